@@ -45,9 +45,9 @@ def worker_status() -> WorkerStatus:
     """django-q2 clusters that reported a heartbeat through the shared cache."""
     from django_q.status import Stat
 
-    stats = [s for s in Stat.get_all() if s.status not in ("Stopped",)]
+    stats = [s for s in Stat.get_all() if str(s.status) != "Stopped"]
     workers = sum(len(s.workers) for s in stats)
     if not stats:
         return WorkerStatus(0, 0, "no worker is running: start one with `python manage.py qcluster`")
-    states = ", ".join(sorted({s.status for s in stats}))
+    states = ", ".join(sorted({str(s.status) for s in stats}))
     return WorkerStatus(len(stats), workers, f"{len(stats)} cluster(s), {workers} worker process(es): {states}")

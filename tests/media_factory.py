@@ -1,0 +1,72 @@
+"""Small synthetic videos made with PyAV at test time."""
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def write_video(path: Path, frames: list[np.ndarray], pts_ms: list[int], audio: bool = False,
+                codec: str = "libx264") -> Path:
+    """Encode RGB frames with explicit presentation times in milliseconds (any spacing: VFR)."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for rgb, pts in zip(frames, pts_ms):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = pts
+            frame.time_base = Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def write_audio_only(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
+    """A WAV file: a perfectly valid media file with no video stream."""
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        samples = (np.sin(np.arange(int(seconds * rate)) * 0.05) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def remux(src: Path, dst: Path, faststart: bool = True, rotate_tkhd: bool = False) -> Path:
+    """Copy packets into a new MP4 (moov first when faststart)."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options=options) as out:
+        mapping = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for packet in inp.demux():
+            if packet.dts is None or packet.stream.index not in mapping:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def set_display_rotation(path: Path) -> None:
+    """Patch the first track header's matrix to the one phones write for portrait (-90 degrees)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    version = data[at + 4]
+    offset = at + 8 + (20 if version == 0 else 32) + 8 + 8
+    data[offset:offset + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
+
+
+def truncate(src: Path, dst: Path, fraction: float) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst
