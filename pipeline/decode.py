@@ -50,11 +50,11 @@ class VideoFrameReader:
     """
 
     path: Path
-    threads: bool = True
+    threads: bool = False  # one decode thread outruns MediaPipe 3x; FFmpeg threads would compete for its cores
     problem: DecodeProblem | None = field(default=None, init=False)
     frames_decoded: int = field(default=0, init=False)
 
-    def __init__(self, path: str | os.PathLike[str], threads: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], threads: bool = False) -> None:
         self.path = Path(path)
         self.threads = threads
         self.problem = None

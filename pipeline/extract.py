@@ -37,6 +37,7 @@ class ExtractSummary:
     first_time_s: float | None = None
     last_time_s: float | None = None
     seconds: float = 0.0
+    model_load_s: float = 0.0  # part of ``seconds`` spent creating MediaPipe landmarkers
     problem: DecodeProblem | None = field(default=None)
 
     def as_dict(self) -> dict:
@@ -109,6 +110,7 @@ def extract_blendshapes(video: str | os.PathLike[str], output: str | os.PathLike
             if progress:
                 progress(1)
         summary.fresh_detections = tracker.fresh_detections
+        summary.model_load_s = tracker.load_seconds
         summary.problem = reader.problem
         if summary.frames == 0:
             reason = f" ({reader.problem.message})" if reader.problem else ""

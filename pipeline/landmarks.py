@@ -58,6 +58,7 @@ class FaceLandmarkTracker:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
+        self.load_seconds = 0.0  # time spent creating landmarkers (start-up, not per-frame work)
         self._video = self._create("VIDEO")
         self._image = None
         self._last_ts = 0  # the silenced warm-up call used timestamp 0
@@ -65,7 +66,11 @@ class FaceLandmarkTracker:
         self.fresh_detections = 0
 
     def _create(self, mode: str):
+        import time
+
         from mediapipe.tasks.python import BaseOptions, vision
+
+        started = time.perf_counter()
 
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model.path)),
@@ -80,6 +85,7 @@ class FaceLandmarkTracker:
                     landmarker.detect_for_video(_mp_image(warm), 0)
                 else:
                     landmarker.detect(_mp_image(warm))
+            self.load_seconds += time.perf_counter() - started
             return landmarker
         except (RuntimeError, ValueError) as exc:
             raise ModelError(self.model.path, f"MediaPipe cannot load this model: {str(exc).splitlines()[0]}") from None

@@ -1,0 +1,87 @@
+"""Decode a file's audio once to 16 kHz mono, placed on the container timeline."""
+from __future__ import annotations
+
+import os
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_output
+from .errors import InputError
+from .probe import open_container
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    samples: np.ndarray  # float32 in [-1, 1], mono
+    sample_rate: int
+    start_time_s: float  # container time of samples[0]
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.size / self.sample_rate
+
+    @property
+    def end_time_s(self) -> float:
+        return self.start_time_s + self.duration_s
+
+    def slice(self, start_s: float, end_s: float) -> np.ndarray:
+        """Samples covering container time [start_s, end_s), zero-padded where the track has none."""
+        first = int(round((start_s - self.start_time_s) * self.sample_rate))
+        count = int(round((end_s - start_s) * self.sample_rate))
+        out = np.zeros(count, dtype=np.float32)
+        lo, hi = max(first, 0), min(first + count, self.samples.size)
+        if hi > lo:
+            out[lo - first: hi - first] = self.samples[lo:hi]
+        return out
+
+
+def decode_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> AudioTrack:
+    """The first audio stream as mono float32 at ``sample_rate``.
+
+    Samples are appended in decode order and anchored at the first frame's
+    PTS; resampling is done by FFmpeg (swr) in one streaming pass.
+    """
+    import av
+
+    container = open_container(path)
+    try:
+        if not container.streams.audio:
+            raise InputError(path, "no audio track; a speech dataset needs audio")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        start: float | None = None
+        try:
+            for frame in container.decode(stream):
+                if start is None and frame.pts is not None:
+                    start = float(frame.pts * frame.time_base)
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            if not chunks:
+                raise InputError(path, f"the audio track cannot be decoded ({exc.strerror or exc})") from None
+        samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+        if samples.size == 0:
+            raise InputError(path, "the audio track is empty; a speech dataset needs audio")
+        return AudioTrack(samples, sample_rate, start or 0.0)
+    finally:
+        container.close()
+
+
+def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
+    """16-bit PCM mono WAV, written atomically."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    with atomic_output(path, mode="wb") as fh:
+        with wave.open(fh, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(pcm.tobytes())
+    return Path(path)
