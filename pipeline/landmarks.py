@@ -90,6 +90,13 @@ class FaceLandmarkTracker:
         except (RuntimeError, ValueError) as exc:
             raise ModelError(self.model.path, f"MediaPipe cannot load this model: {str(exc).splitlines()[0]}") from None
 
+    def restart(self) -> None:
+        """Forget the tracked face and the clock, for a new, unrelated video (the next clip)."""
+        if self._video is not None:
+            self._video.close()
+        self._video = self._create("VIDEO")
+        self._last_ts = 0
+
     def detect(self, rgb: np.ndarray, timestamp_ms: int) -> FaceResult:
         """Landmarks for one upright RGB frame at ``timestamp_ms``."""
         if timestamp_ms <= self._last_ts:
