@@ -53,9 +53,8 @@ class FeatureContext:
 
     @cached_property
     def hop(self) -> float:
-        if self.times_s.size > 1:
-            return float(np.median(np.diff(self.times_s))) * self.sample_rate
-        return self.sample_rate / 25.0
+        """Samples per frame at the clip's mean frame rate (sample rate / fps)."""
+        return mean_frame_interval(self.times_s) * self.sample_rate
 
     @cached_property
     def win(self) -> int:
@@ -100,6 +99,12 @@ class FeatureContext:
                 **{k: v for k, v in vars(self.params).items()}}
 
 
+def mean_frame_interval(times_s: np.ndarray, default: float = 0.04) -> float:
+    if times_s.size > 1 and times_s[-1] > times_s[0]:
+        return float(times_s[-1] - times_s[0]) / (times_s.size - 1)
+    return default
+
+
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
     hz = np.asarray(hz, dtype=np.float64)
@@ -135,7 +140,7 @@ def f0_at_times(samples: np.ndarray, sr: int, times_s: np.ndarray, params: Featu
     x = samples.astype(np.float64)
     if times_s.size == 0:
         return np.zeros(0), np.zeros(0, bool)
-    period_ms = max(1.0, 1000.0 * (float(np.median(np.diff(times_s))) if times_s.size > 1 else 0.04))
+    period_ms = max(1.0, 1000.0 * mean_frame_interval(times_s))
     estimate = pyworld.harvest if params.f0_method == "harvest" else pyworld.dio
     coarse, grid = estimate(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil, frame_period=period_ms)
     nearest = np.clip(np.searchsorted(grid, times_s), 0, grid.size - 1)

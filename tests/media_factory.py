@@ -70,3 +70,47 @@ def truncate(src: Path, dst: Path, fraction: float) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: int(len(data) * fraction)])
     return dst
+
+
+def delay_audio(src: Path, dst: Path, ms: float) -> Path:
+    """Re-mux with every audio packet shifted later by ``ms`` (video untouched)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        mapping = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for packet in inp.demux():
+            if packet.dts is None or packet.stream.index not in mapping:
+                continue
+            if packet.stream.type == "audio":
+                shift = int(round(ms / 1000 / packet.time_base))
+                packet.pts += shift
+                packet.dts += shift
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def write_av(path: Path, video_seconds: float, audio: np.ndarray | None, rate: int = 16000, fps: int = 25,
+             size: tuple[int, int] = (64, 48)) -> Path:
+    """A small MP4 with moving grey frames and the given mono audio (None: no audio stream)."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        as_ = out.add_stream("aac", rate=rate, layout="mono") if audio is not None else None
+        for i in range(int(video_seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), (i * 7) % 255, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        if as_ is not None:
+            for offset in range(0, audio.size, 4096):
+                chunk = audio[offset:offset + 4096].astype(np.float32)[None, :]
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="flt", layout="mono")
+                frame.sample_rate = rate
+                frame.pts = offset
+                for packet in as_.encode(frame):
+                    out.mux(packet)
+            for packet in as_.encode():
+                out.mux(packet)
+    return path

@@ -1,0 +1,170 @@
+"""make_dataset on real talk: segmentation, exact cuts, frame-synchronous features, QC, resumability."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import wave
+
+import av
+import numpy as np
+import pytest
+
+from pipeline.audio import decode_audio
+from pipeline.dataset import DatasetParams, build_dataset
+from pipeline.segment import SegmentParams, segment_speech
+from tests.media_factory import delay_audio
+
+TALKING = [(0.0, 6.1), (8.1, 13.1), (15.1, 20.1)]  # talk3.mp4's three talking segments (its README)
+THREE_CLIPS = DatasetParams(segment=SegmentParams(max_gap=1.5, min_clip=2))
+
+
+@pytest.fixture(scope="module")
+def talk3_dataset(media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("talk3_dataset")
+    return build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)
+
+
+def decoded_video_frames(path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(f.pts * f.time_base) for f in container.decode(video=0)]
+
+
+def test_three_clips_one_inside_each_talking_segment(talk3_dataset):
+    clips = talk3_dataset.clips
+    assert len(clips) == 3
+    assert talk3_dataset.failed == []
+    for clip, (start, end) in zip(clips, TALKING):
+        assert start - 0.1 <= clip["source_start_s"] < clip["source_end_s"] <= end + 0.3
+    for a, b in zip(clips, clips[1:]):
+        assert a["source_end_s"] < b["source_start_s"]
+
+
+def test_default_gap_splits_the_first_segment_at_its_pause(media):
+    audio = decode_audio(media("talk3.mp4"))
+    clips = segment_speech(audio, SegmentParams(min_clip=1)).clips
+    spans = [(round(c.start_s, 2), round(c.end_s, 2)) for c in clips]
+    assert len(spans) == 4
+    assert spans[0][1] == pytest.approx(2.46, abs=0.1) and spans[1][0] == pytest.approx(3.51, abs=0.1)
+    for start, end in spans:  # none crosses a 2 s gap
+        assert any(s - 0.1 <= start and end <= e + 0.3 for s, e in TALKING)
+
+
+def test_defaults_drop_short_segments_and_say_so(media):
+    audio = decode_audio(media("talk3.mp4"))
+    result = segment_speech(audio, SegmentParams())
+    assert result.clips == []
+    assert len(result.dropped) == 4
+    assert all("min_clip" in d["reason"] and d["duration_s"] < 20 for d in result.dropped)
+
+
+def test_layout_and_frame_counts_agree(talk3_dataset):
+    root = talk3_dataset.root
+    for clip in talk3_dataset.clips:
+        name = clip["clip"]
+        video_times = decoded_video_frames(root / "clips" / f"{name}.mp4")
+        with open(root / "data" / f"{name}_blendshapes.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        features = np.load(root / "data" / f"{name}_audio_features.npz")
+        mask = np.load(root / "data" / f"{name}_quality_mask.npy")
+        frames = len(video_times)
+        assert frames == clip["frames"] == len(rows) == features["times_s"].shape[0] == mask.shape[0]
+        assert features["mel"].shape == (frames, 80)
+        assert features["mfcc"].shape == (frames, 13)
+        for key in ("f0", "voicing", "zcr", "spectral_centroid", "rms"):
+            assert features[key].shape == (frames, 1), key
+        assert [float(r["time_s"]) for r in rows] == pytest.approx(video_times, abs=1e-6)
+        assert features["times_s"] == pytest.approx(video_times, abs=1e-6)
+        assert video_times[0] == 0.0
+        with wave.open(str(root / "data" / f"{name}_audio.wav")) as wav:
+            assert wav.getframerate() == 16000 and wav.getnchannels() == 1
+            wav_seconds = wav.getnframes() / 16000
+        frame_s = 1.0 / clip["fps"]
+        assert abs(wav_seconds - clip["duration_s"]) <= frame_s
+        assert abs(clip["duration_s"] - (video_times[-1] + frame_s)) <= frame_s
+        meta = json.loads((root / "data" / f"{name}_metadata.json").read_text())
+        assert meta["blendshape_names"][0] == "_neutral" and len(meta["blendshape_names"]) == 52
+        assert set(meta["files"]) >= {"video", "blendshapes", "audio", "audio_features", "quality_mask"}
+        assert 0 <= meta["quality_score"] <= 100
+        q = meta["quality"]
+        expected = 100 * (0.4 * q["valid_rate"] + 0.4 * q["smoothness"] + 0.2 * q["range_validity"])
+        assert meta["quality_score"] == pytest.approx(expected, abs=0.05)
+        assert 0.3 < meta["speech_ratio"] <= 1.0
+
+
+def test_cut_is_sample_and_frame_exact(media, talk3_dataset):
+    """The clip's first frame is the source frame at its start, and its audio is the source audio from there."""
+    source = decode_audio(media("talk3.mp4"))
+    for clip in talk3_dataset.clips:
+        path = talk3_dataset.root / "clips" / f"{clip['clip']}.mp4"
+        clip_audio = decode_audio(path)
+        assert clip_audio.start_time_s == pytest.approx(0.0, abs=1e-3)
+        reference = source.slice(clip["source_start_s"], clip["source_end_s"])
+        n = min(reference.size, clip_audio.samples.size) - 400
+        lags = range(-32, 33)  # +-2 ms at 16 kHz
+        scores = [np.dot(clip_audio.samples[200 + lag: 200 + lag + n - 64], reference[200: 200 + n - 64]) for lag in lags]
+        assert list(lags)[int(np.argmax(scores))] in (-1, 0, 1), "clip audio is shifted against the source"
+        with av.open(str(path)) as container:
+            first = next(container.decode(video=0)).to_ndarray(format="gray").astype(float)
+        with av.open(str(media("talk3.mp4"))) as container:
+            frames = {round(float(f.pts * f.time_base), 6): f.to_ndarray(format="gray").astype(float)
+                      for f in container.decode(video=0)
+                      if abs(float(f.pts * f.time_base) - clip["source_start_s"]) < 0.2}
+        diffs = {t: np.abs(img - first).mean() for t, img in frames.items()}
+        assert min(diffs, key=diffs.get) == pytest.approx(clip["source_start_s"], abs=1e-3)
+
+
+def test_features_follow_frame_times(talk3_dataset):
+    clip = talk3_dataset.clips[0]
+    features = np.load(talk3_dataset.root / "data" / f"{clip['clip']}_audio_features.npz")
+    params = json.loads(str(features["params"]))
+    assert params["hop_samples"] == pytest.approx(16000 / clip["fps"], rel=0.02)
+    assert features["voicing"].sum() > 10  # a talking person is voiced much of the time
+    f0 = features["f0"][features["voicing"][:, 0] > 0, 0]
+    assert 60 < np.median(f0) < 400
+
+
+def test_reports_and_manifest(talk3_dataset):
+    root = talk3_dataset.root
+    report = json.loads((root / "dataset_report.json").read_text())
+    assert report["totals"]["clips"] == 3
+    assert len(report["clips"]) == 3 and report["recommendations"]
+    html = (root / "dataset_report.html").read_text()
+    assert "Plotly.newPlot" in html or "plotly" in html.lower()
+    assert not re.search(r"<script[^>]+src=[\"']?https?:", html), "plotly.js must be inline, not from a CDN"
+    assert len(html) > 1_000_000  # the plotly.js bundle itself is in the file
+    lines = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    assert [line["clip"] for line in lines] == ["clip_0000", "clip_0001", "clip_0002"]
+    for line in lines:
+        for entry in line["files"].values():
+            assert (root / entry["path"]).stat().st_size == entry["bytes"]
+
+
+def test_rerun_skips_finished_clips(media, talk3_dataset):
+    root = talk3_dataset.root
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and "clip_" in p.name}
+    again = build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)
+    assert again.skipped == 3 and len(again.clips) == 3
+    after = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and "clip_" in p.name}
+    assert before == after
+
+
+def test_damaged_clip_file_is_redone(media, tmp_path, talk3_dataset):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(talk3_dataset.root, root)
+    (root / "data" / "clip_0001_audio_features.npz").write_bytes(b"garbage")
+    again = build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=1)
+    assert again.skipped == 2 and len(again.clips) == 3
+    np.load(root / "data" / "clip_0001_audio_features.npz")  # valid again
+
+
+@pytest.mark.slow
+def test_audio_delay_moves_the_lag_estimate(media, tmp_path, talk3_dataset):
+    delayed = delay_audio(media("talk3.mp4"), tmp_path / "talk3_delayed.mp4", 200)
+    result = build_dataset(delayed, tmp_path / "delayed", THREE_CLIPS, workers=2)
+    before = talk3_dataset.clips[0]["av_sync"]
+    after = result.clips[0]["av_sync"]
+    assert not before["weak"] and not after["weak"]
+    assert after["lag_ms"] - before["lag_ms"] == pytest.approx(200, abs=40)
