@@ -18,7 +18,7 @@ from .smoothing import make_smoother
 @dataclass(frozen=True)
 class QcParams:
     iqr_k: float = 3.0  # fence: outside [q1 - k*IQR, q3 + k*IQR]
-    min_jump: float = 0.1  # and at least this far from the neighbours' median (ignores flicker of near-constant shapes)
+    min_jump: float = 0.15  # and stand out from both neighbours by this much (ignores flicker of near-constant shapes)
     outlier_window: int = 2  # neighbours each side for the replacement median
     max_gap_s: float = 0.25  # longest no-face gap that is interpolated
     smooth: str = "none"
@@ -54,28 +54,33 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 
 
 def replace_outliers(values: np.ndarray, valid: np.ndarray, k: float, window: int,
-                     min_jump: float = 0.1) -> tuple[np.ndarray, int]:
-    """Replace isolated values outside the IQR fences by the median of their valid neighbours.
+                     min_jump: float = 0.15) -> tuple[np.ndarray, int]:
+    """Replace isolated spikes outside the IQR fences by the median of their valid neighbours.
 
-    A value counts as an outlier only when it is outside the fences *and* far
-    from its neighbours, so a real blink (several frames) is kept.
+    A value is an outlier when it lies outside [q1 - k*IQR, q3 + k*IQR] of its
+    coefficient *and* sticks out from both adjacent valid frames, in the same
+    direction, by more than max(k*IQR, min_jump).  A real blink or jaw drop
+    rises over several frames and is kept; a one-frame glitch is not.
     """
     out = values.copy()
     idx = np.flatnonzero(valid)
-    if idx.size < 2 * window + 1:
+    if idx.size < 3:
         return out, 0
     data = values[idx]
     q1, q3 = np.percentile(data, [25, 75], axis=0)
-    iqr = np.maximum(q3 - q1, 1e-3)
+    iqr = q3 - q1
     low, high = q1 - k * iqr, q3 + k * iqr
+    jump = np.maximum(k * iqr, min_jump)
     replaced = 0
     for pos in np.argwhere((data < low) | (data > high)):
         i, c = int(pos[0]), int(pos[1])
-        lo, hi = max(i - window, 0), min(i + window + 1, idx.size)
-        neighbours = np.delete(data[lo:hi, c], i - lo)
-        median = float(np.median(neighbours))
-        if abs(data[i, c] - median) > max(k * iqr[c], min_jump):
-            out[idx[i], c] = median
+        if i == 0 or i == idx.size - 1:
+            continue
+        up = data[i, c] - max(data[i - 1, c], data[i + 1, c])
+        down = min(data[i - 1, c], data[i + 1, c]) - data[i, c]
+        if up > jump[c] or down > jump[c]:
+            lo, hi = max(i - window, 0), min(i + window + 1, idx.size)
+            out[idx[i], c] = float(np.median(np.delete(data[lo:hi, c], i - lo)))
             replaced += 1
     return out, replaced
 

@@ -1,0 +1,134 @@
+"""Feature extractors, QC steps and segmentation rules on synthetic signals with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.audio import AudioTrack
+from pipeline.features import FEATURES, compute_features, register_feature
+from pipeline.qc import QcParams, estimate_av_lag, interpolate_gaps, replace_outliers, run_qc
+from pipeline.segment import SegmentParams, Span, segment_speech, split_long
+
+SR = 16000
+
+
+def tone(freq: float, seconds: float, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_features_of_a_tone():
+    samples = tone(220.0, 2.0)
+    times = np.arange(0, 2.0, 0.04)
+    out = compute_features(samples, SR, times)
+    inner = slice(3, -3)
+    assert out["rms"][inner, 0] == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+    assert np.median(out["f0"][inner, 0]) == pytest.approx(220.0, rel=0.02)
+    assert out["voicing"][inner, 0].all()
+    assert np.median(out["spectral_centroid"][inner, 0]) == pytest.approx(220.0, rel=0.1)
+    assert np.median(out["zcr"][inner, 0]) == pytest.approx(2 * 220.0 / SR, rel=0.1)
+    assert out["mel"].shape == (50, 80) and out["mfcc"].shape == (50, 13)
+    assert out["_params"]["hop_samples"] == pytest.approx(640)
+
+
+def test_windows_are_centred_on_frame_times():
+    samples = np.zeros(SR * 2, np.float32)
+    samples[SR - 40: SR + 40] = 1.0  # a click at exactly 1.000 s
+    times = np.array([0.88, 0.92, 0.96, 1.0, 1.04, 1.08, 1.12])
+    rms = compute_features(samples, SR, times, ("rms",))["rms"][:, 0]
+    assert int(np.argmax(rms)) == 3
+    assert rms[2] == pytest.approx(rms[4], rel=1e-6)  # symmetric around the frame time
+
+
+def test_variable_frame_times_are_used_as_given():
+    samples = tone(300.0, 1.0)
+    times = np.array([0.0, 0.03, 0.1, 0.11, 0.5, 0.52, 0.9])
+    out = compute_features(samples, SR, times)
+    assert out["times_s"].tolist() == times.tolist()
+    assert all(v.shape[0] == times.size for k, v in out.items() if k != "_params")
+
+
+def test_feature_registry_accepts_a_lab_extractor():
+    @register_feature("peak")
+    def peak(ctx):
+        return np.abs(ctx.windows).max(axis=1, keepdims=True)
+
+    try:
+        out = compute_features(tone(100, 0.5, 0.25), SR, np.arange(0, 0.5, 0.04), ("peak", "rms"))
+        assert out["peak"][3:-3, 0] == pytest.approx(0.25, rel=0.01)
+        with pytest.raises(ValueError, match="unknown audio feature"):
+            compute_features(tone(100, 0.5), SR, np.arange(0, 0.5, 0.04), ("nope",))
+    finally:
+        FEATURES.pop("peak")
+
+
+def test_outlier_spike_is_replaced_but_a_blink_is_kept():
+    frames = 60
+    values = np.full((frames, 2), 0.1)
+    values[:, 0] += np.linspace(0, 0.05, frames)
+    values[30, 0] = 0.95  # a one-frame spike
+    values[10:15, 1] = [0.4, 0.8, 0.9, 0.8, 0.4]  # a real blink over five frames
+    valid = np.ones(frames, bool)
+    fixed, count = replace_outliers(values, valid, k=3.0, window=2)
+    assert count == 1
+    assert fixed[30, 0] == pytest.approx(0.125, abs=0.01)
+    assert fixed[10:15, 1].tolist() == values[10:15, 1].tolist()
+
+
+def test_short_gaps_interpolated_long_gaps_masked():
+    times = np.arange(40) / 25.0
+    values = np.sin(times)[:, None].repeat(3, axis=1)
+    valid = np.ones(40, bool)
+    valid[10:13] = False  # 0.12 s: filled
+    valid[20:35] = False  # 0.6 s: stays masked
+    filled, mask, count, long_gaps = interpolate_gaps(np.where(valid[:, None], values, np.nan), valid, times, 0.25)
+    assert count == 3 and mask[10:13].all() and not mask[20:35].any()
+    assert filled[11, 0] == pytest.approx(np.sin(times[11]), abs=1e-3)  # cubic through the curve
+    assert long_gaps == [{"start_frame": 20, "frames": 15}]
+
+
+def test_quality_score_components():
+    times = np.arange(100) / 25.0
+    raw = np.full((100, 52), 0.2, np.float32)
+    face = np.ones(100, bool)
+    face[50:80] = False
+    raw[~face] = np.nan
+    result = run_qc(raw, face, times, QcParams(max_gap_s=0.25))
+    assert result.valid_rate == pytest.approx(0.7)
+    assert result.smoothness == pytest.approx(1.0)
+    assert result.range_validity == pytest.approx(1.0)
+    assert result.score == pytest.approx(100 * (0.4 * 0.7 + 0.4 + 0.2), abs=0.01)
+    assert not result.mask[50:80].any() and np.isnan(result.values[50:80]).all()
+
+
+def test_lag_estimate_recovers_a_known_delay():
+    rng = np.random.default_rng(3)
+    times = np.arange(0, 8, 0.04)
+    jaw = np.clip(np.convolve(rng.random(times.size), np.ones(5) / 5, "same"), 0, 1)
+    context_start = -0.6
+    t = np.arange(int(9.2 * SR)) / SR + context_start
+    envelope = np.interp(t - 0.12, times, jaw)  # the sound follows the mouth by 120 ms
+    audio = (envelope * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    estimate = estimate_av_lag(jaw, times, audio, context_start, SR)
+    assert estimate.lag_ms == pytest.approx(120, abs=10)
+    assert estimate.correlation > 0.8 and not estimate.weak
+
+
+def test_long_runs_split_at_the_quietest_point():
+    energy = np.zeros(1000) - 20.0
+    energy[480] = -80.0  # the quietest frame near the middle
+    parts = split_long(Span(0.0, 30.0), 20.0, energy, 0.0, 0.03)
+    assert len(parts) == 2
+    assert parts[0].end_s == pytest.approx(480.5 * 0.03)
+    assert parts[0].end_s == parts[1].start_s
+
+
+def test_energy_floor_keeps_faint_noise_out_of_speech():
+    rng = np.random.default_rng(0)
+    speech_like = np.concatenate([tone(180, 1.5, 0.3) * (1 + 0.5 * np.sin(np.arange(24000) / 400)), np.zeros(SR // 2),
+                                  rng.normal(0, 10 ** (-68 / 20), SR * 2).astype(np.float32), tone(200, 1.5, 0.3)])
+    audio = AudioTrack(speech_like.astype(np.float32), SR, 0.0)
+    floored = segment_speech(audio, SegmentParams(min_clip=0.5, max_gap=0.6))
+    assert floored.floor_db is not None and floored.floor_db > -68
+    for span in floored.clips:  # nothing inside the faint-noise stretch (2.0 s - 4.0 s) survives
+        assert span.end_s <= 2.1 or span.start_s >= 3.9
