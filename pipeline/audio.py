@@ -40,6 +40,49 @@ class AudioTrack:
         return out
 
 
+class TimelineAligner:
+    """Keep decoded audio on its PTS timeline: silence for gaps, trimming for overlaps.
+
+    Decoders hand over samples back to back; a file with a hole in its audio
+    (or packets that overlap) would otherwise slide every later sample.
+    Differences under ``tolerance_s`` are ordinary rounding and ignored.
+    """
+
+    def __init__(self, rate: int, tolerance_s: float = 0.005) -> None:
+        self.rate = rate
+        self.tolerance = int(round(tolerance_s * rate))
+        self.origin: float | None = None
+        self.written = 0  # samples emitted so far
+        self.skip = 0  # samples still to drop after an overlap
+        self.bias = 0  # steady offset seen on ordinary frames (a resampler's delay), not a hole
+
+    def place(self, time_s: float | None, samples: np.ndarray) -> list[np.ndarray]:
+        """Chunks to append (last axis = time) for ``samples`` that start at ``time_s``."""
+        out: list[np.ndarray] = []
+        if time_s is not None:
+            if self.origin is None:
+                self.origin = time_s
+            drift = int(round((time_s - self.origin) * self.rate)) - (self.written + self.skip)
+            if drift - self.bias > self.tolerance:
+                hole = drift - self.bias
+                out.append(np.zeros(samples.shape[:-1] + (hole,), dtype=samples.dtype))
+                self.written += hole
+            elif drift - self.bias < -self.tolerance:
+                self.skip += self.bias - drift
+            else:
+                self.bias = drift
+        elif self.origin is None:
+            self.origin = 0.0
+        if self.skip:
+            cut = min(self.skip, samples.shape[-1])
+            samples = samples[..., cut:]
+            self.skip -= cut
+        if samples.shape[-1]:
+            out.append(samples)
+            self.written += samples.shape[-1]
+        return out
+
+
 def decode_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -> AudioTrack:
     """The first audio stream as mono float32 at ``sample_rate``.
 
@@ -54,23 +97,25 @@ def decode_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -
             raise InputError(path, "no audio track; a speech dataset needs audio")
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        aligner = TimelineAligner(sample_rate)
         chunks: list[np.ndarray] = []
-        start: float | None = None
         try:
             for frame in container.decode(stream):
-                if start is None and frame.pts is not None:
-                    start = float(frame.pts * frame.time_base)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                time_s = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                converted = [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+                if converted:
+                    chunks.extend(aligner.place(time_s, np.concatenate(converted)))
+                elif aligner.origin is None and time_s is not None:
+                    aligner.origin = time_s
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.extend(aligner.place(None, out.to_ndarray().reshape(-1)))
         except av.error.FFmpegError as exc:
             if not chunks:
                 raise InputError(path, f"the audio track cannot be decoded ({exc.strerror or exc})") from None
         samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
         if samples.size == 0:
             raise InputError(path, "the audio track is empty; a speech dataset needs audio")
-        return AudioTrack(samples, sample_rate, start or 0.0)
+        return AudioTrack(samples, sample_rate, aligner.origin or 0.0)
     finally:
         container.close()
 

@@ -8,6 +8,7 @@ complete".
 from __future__ import annotations
 
 import json
+import time
 import wave
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ def missing_ranges(face: np.ndarray) -> list[list[int]]:
 
 def process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
+    clock = time.perf_counter()
     tracker = tracker_for(job.model)
     records = list(track_frames(prefetch(VideoFrameReader(files.video)), tracker, make_smoother(job.smooth)))
     if not records:
@@ -102,6 +104,8 @@ def process_clip(job: ClipJob) -> dict:
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     table_meta = {"source": files.video.name, "fps": fps}
     write_table(files.blendshapes, records, table_meta)
+    timings = {"blendshapes_s": time.perf_counter() - clock}
+    clock = time.perf_counter()
 
     samples, rate = read_wav(files.wav)
     features = compute_features(samples, rate, times, DEFAULT_FEATURES, job.feature_params)
@@ -110,6 +114,8 @@ def process_clip(job: ClipJob) -> dict:
         np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(fps),
                  params=np.array(json.dumps(feature_params)))
 
+    timings["features_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     qc = run_qc(raw, face, times, job.qc)
     with atomic_output(files.mask, mode="wb") as fh:
         np.save(fh, qc.mask)
@@ -120,6 +126,7 @@ def process_clip(job: ClipJob) -> dict:
     sync = estimate_av_lag(qc.values[:, MEDIAPIPE_NAMES.index("jawOpen")], times, job.sync_context,
                            job.sync_context_start_s, rate, job.qc)
 
+    timings["qc_s"] = time.perf_counter() - clock
     duration = float(job.source_end_s - job.source_start_s)
     metadata = {
         "clip": job.name,
@@ -146,6 +153,7 @@ def process_clip(job: ClipJob) -> dict:
         "smoothing": job.smooth,
         "params": job.params,
         "params_key": job.params_key,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
         "files": describe_files(files),
     }
     with atomic_output(files.metadata) as fh:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import TimelineAligner
 from .decode import frame_to_rgb
 from .errors import InputError
 from .probe import open_container
@@ -57,16 +58,19 @@ class AudioBuffer:
 
     def __init__(self, rate: int, channels: int) -> None:
         self.rate, self.channels = rate, channels
-        self.origin: float | None = None  # container time of absolute sample 0
+        self.aligner = TimelineAligner(rate)  # silence for holes in the audio, so nothing slides
         self.first = 0  # absolute index of chunks[0][0]
         self.total = 0  # absolute index one past the last sample
         self.chunks: list[np.ndarray] = []
 
+    @property
+    def origin(self) -> float | None:  # container time of absolute sample 0
+        return self.aligner.origin
+
     def append(self, time_s: float | None, samples: np.ndarray) -> None:
-        if self.origin is None:
-            self.origin = time_s or 0.0
-        self.chunks.append(samples)
-        self.total += samples.shape[1]
+        for chunk in self.aligner.place(time_s, samples):
+            self.chunks.append(chunk)
+            self.total += chunk.shape[1]
 
     @property
     def end_time_s(self) -> float:

@@ -168,3 +168,43 @@ def test_audio_delay_moves_the_lag_estimate(media, tmp_path, talk3_dataset):
     after = result.clips[0]["av_sync"]
     assert not before["weak"] and not after["weak"]
     assert after["lag_ms"] - before["lag_ms"] == pytest.approx(200, abs=40)
+
+
+def blank_video_between(src, dst, start_s: float, end_s: float):
+    """Copy ``src`` re-encoding its video with frames in [start_s, end_s) painted grey (no face), audio untouched."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream("libx264", rate=vin.average_rate, options={"preset": "ultrafast"})
+        vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        vout.time_base = vin.time_base
+        aout = out.add_stream_from_template(inp.streams.audio[0])
+        for packet in inp.demux():
+            if packet.stream.type == "audio":
+                if packet.dts is not None:
+                    packet.stream = aout
+                    out.mux(packet)
+                continue
+            for frame in packet.decode():
+                t = float(frame.pts * frame.time_base)
+                rgb = frame.to_ndarray(format="rgb24")
+                if start_s <= t < end_s:
+                    rgb = np.full_like(rgb, 128)
+                new = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                new.pts, new.time_base = frame.pts, frame.time_base
+                for p in vout.encode(new):
+                    out.mux(p)
+        for p in vout.encode():
+            out.mux(p)
+    return dst
+
+
+@pytest.mark.slow
+def test_a_clip_without_any_face_fails_alone(media, tmp_path):
+    source = blank_video_between(media("talk3.mp4"), tmp_path / "talk3_noface_middle.mp4", 7.0, 14.0)
+    result = build_dataset(source, tmp_path / "ds", THREE_CLIPS, workers=2)
+    assert [c["clip"] for c in result.clips] == ["clip_0000", "clip_0002"]
+    assert len(result.failed) == 1
+    assert result.failed[0]["clip"] == "clip_0001" and "no face" in result.failed[0]["reason"]
+    report = json.loads((result.root / "dataset_report.json").read_text())
+    assert report["failed_clips"][0]["reason"] == result.failed[0]["reason"]
+    assert not (result.root / "data" / "clip_0001_metadata.json").exists()

@@ -132,3 +132,32 @@ def test_energy_floor_keeps_faint_noise_out_of_speech():
     assert floored.floor_db is not None and floored.floor_db > -68
     for span in floored.clips:  # nothing inside the faint-noise stretch (2.0 s - 4.0 s) survives
         assert span.end_s <= 2.1 or span.start_s >= 3.9
+
+
+def test_timeline_aligner_fills_holes_and_trims_overlaps():
+    from pipeline.audio import TimelineAligner
+
+    aligner = TimelineAligner(1000)
+    assert sum(c.size for c in aligner.place(0.0, np.ones(100))) == 100
+    chunks = aligner.place(0.2, np.ones(100))  # 100 ms hole before this frame
+    assert [c.size for c in chunks] == [100, 100] and not chunks[0].any()
+    chunks = aligner.place(0.25, np.ones(100))  # overlaps the previous frame by 50 ms
+    assert sum(c.size for c in chunks) == 50
+    assert aligner.written == 350
+
+
+def test_audio_keeps_its_place_after_a_hole(media, tmp_path):
+    """Two copies of a talk with a 0.2 s hole between them: the second copy's audio stays at its PTS."""
+    import av
+
+    from bench.long_media import repeat_clip
+    from pipeline.audio import decode_audio
+
+    single = decode_audio(media("talk3.mp4"))
+    with av.open(str(media("talk3.mp4"))) as container:
+        period = container.duration / 1_000_000 + 0.2  # how repeat_clip spaces the copies
+    joined = decode_audio(repeat_clip(media("talk3.mp4"), tmp_path / "twice.mp4", 0.5))
+    first = single.slice(5.0, 6.0)
+    scores = {lag: float(np.dot(first, joined.slice(5.0 + period + lag / 16000, 6.0 + period + lag / 16000)))
+              for lag in range(-400, 401)}
+    assert abs(max(scores, key=scores.get)) <= 2  # within 2 samples (0.125 ms); without gap handling: 3200

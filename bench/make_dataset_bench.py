@@ -1,0 +1,109 @@
+"""Benchmark make_dataset on a 30-minute talk built by repeating talk3.mp4.
+
+    .venv/bin/python bench/make_dataset_bench.py [--minutes 30] [--workers N] [-- extra make_dataset options]
+
+Prints per stage: seconds and the ratio to realtime; peak RSS (largest process
+and whole process tree); the blendshape stage's frames/s next to bare
+MediaPipe's on frames of the same clips in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.extract_throughput import bare_mediapipe_fps  # noqa: E402
+from bench.long_media import SHARED_MEDIA, repeat_clip  # noqa: E402
+
+
+def tree_rss_mib(root_pid: int) -> float:
+    """Sum of RSS over ``root_pid`` and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("extra", nargs="*", help="more make_dataset options (after --)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-dataset-"))
+    video = repeat_clip(SHARED_MEDIA / "talk3.mp4", work / f"talk_{args.minutes:g}min.mp4", args.minutes)
+    out = work / "dataset"
+    options = args.extra or ["--max_gap", "2.5"]  # a continuous talk: merged across pauses, split at max_clip
+    cmd = [sys.executable, "manage.py", "make_dataset", "--no-progress", str(video), "-o", str(out), *options]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("command:", " ".join(cmd[1:]))
+    peak_tree = [0.0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def watch() -> None:
+        while proc.poll() is None:
+            peak_tree[0] = max(peak_tree[0], tree_rss_mib(proc.pid))
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - started
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"make_dataset failed: {stderr.strip()[-500:]}")
+    import resource
+
+    peak_single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report = json.loads((out / "dataset_report.json").read_text())
+    duration = report["source_duration_s"]
+    stages = report["stage_seconds"]
+    print(stdout.strip().splitlines()[0])
+    print(f"input: {duration / 60:.1f} min; whole command {wall:.1f} s = {duration / wall:.1f}x realtime")
+    for stage, seconds in stages.items():
+        print(f"  {stage:14s} {seconds:8.2f} s  {duration / seconds if seconds else float('inf'):8.1f}x realtime")
+    metas = [json.loads(p.read_text()) for p in sorted((out / "data").glob("*_metadata.json"))]
+    frames = sum(m["frames"] for m in metas)
+    blend = sum(m["timings"]["blendshapes_s"] for m in metas)
+    feats = sum(m["timings"]["features_s"] for m in metas)
+    audio_s = sum(m["duration_s"] for m in metas)
+    print(f"  blendshapes: {frames} frames, {frames / blend:.1f} frames/s per worker process, "
+          f"{frames / stages.get('clips', 0) if False else frames / (stages['cutting'] + stages['clips']):.1f} frames/s "
+          f"across workers (cut + clip stages wall time)")
+    print(f"  audio features: {audio_s / feats:.1f}x realtime per worker process")
+    bare, n = bare_mediapipe_fps(out / "clips" / "clip_0000.mp4")
+    print(f"  bare MediaPipe on {n} frames of clip_0000 in this run: {bare:.1f} frames/s (one process)")
+    print(f"peak RSS: largest process {peak_single:.0f} MiB, whole process tree {peak_tree[0]:.0f} MiB")
+    print(f"(work files in {work})")
+
+
+if __name__ == "__main__":
+    main()
