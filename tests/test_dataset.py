@@ -177,6 +177,7 @@ def blank_video_between(src, dst, start_s: float, end_s: float):
         vout = out.add_stream("libx264", rate=vin.average_rate, options={"preset": "ultrafast"})
         vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
         vout.time_base = vin.time_base
+        vout.codec_context.time_base = vin.time_base
         aout = out.add_stream_from_template(inp.streams.audio[0])
         for packet in inp.demux():
             if packet.stream.type == "audio":

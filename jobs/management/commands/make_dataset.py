@@ -42,11 +42,16 @@ class Command(BaseCommand):
         parser.add_argument("--max_interp_gap", type=float, default=0.25,
                             help="interpolate no-face gaps up to this long (s); longer gaps stay masked")
         parser.add_argument("--quality_threshold", type=float, default=60.0, help="report clips scoring below this")
+        parser.add_argument("--video_preset", default="superfast",
+                            choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
+                            help="x264 preset of the clip files (slower presets: smaller files)")
+        parser.add_argument("--video_crf", type=int, default=18, help="x264 quality of the clip files (lower: better)")
         parser.add_argument("--workers", type=int, default=None, help="parallel clip workers (default: all cores)")
         parser.add_argument("--model", default=None, help="face_landmarker.task to use")
         parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
 
     def handle(self, *args, **opts) -> None:
+        from pipeline.cut import EncodeSettings
         from pipeline.dataset import DatasetParams, build_dataset
         from pipeline.qc import QcParams
         from pipeline.segment import SegmentParams
@@ -62,7 +67,8 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1", returncode=EXIT_BAD_INPUT)
         params = DatasetParams(segment=segment, smooth=opts["smooth"], f0_method=opts["f0"],
                                quality_threshold=opts["quality_threshold"],
-                               qc=QcParams(max_gap_s=opts["max_interp_gap"]), model=opts["model"])
+                               qc=QcParams(max_gap_s=opts["max_interp_gap"]), model=opts["model"],
+                               encode=EncodeSettings(preset=opts["video_preset"], crf=opts["video_crf"]))
         if opts["model"]:
             from pipeline.model import verify_model
 
