@@ -5,11 +5,12 @@ every file it lists still has the recorded size and sha256.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from .hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,8 @@ def clip_name(index: int) -> str:
     return f"clip_{index:04d}"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def describe_files(files: ClipFiles) -> dict[str, dict]:
-    return {role: {"path": files.relative(p), "bytes": p.stat().st_size, "sha256": sha256_of(p)}
+    return {role: {"path": files.relative(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
             for role, p in files.payload().items()}
 
 
@@ -82,7 +75,7 @@ def load_complete_metadata(files: ClipFiles, params_key: str) -> dict | None:
     for entry in meta.get("files", {}).values():
         path = files.root / entry["path"]
         try:
-            if path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
+            if path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
                 return None
         except OSError:
             return None

@@ -8,13 +8,13 @@ pinned to a hash when ``FACE_LANDMARKER_SHA256`` is set.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .hashing import file_sha256
 
 MODEL_ENV = "FACE_LANDMARKER_MODEL"
 MODEL_SHA256_ENV = "FACE_LANDMARKER_SHA256"
@@ -42,14 +42,6 @@ def resolve_model_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env)
     return DEFAULT_MODEL_PATH
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_model(explicit: str | os.PathLike[str] | None = None) -> ModelInfo:

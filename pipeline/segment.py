@@ -68,12 +68,14 @@ class Segmentation:
 
 
 def frame_energy_db(pcm: np.ndarray, frame_len: int) -> np.ndarray:
-    frames = pcm[: pcm.size // frame_len * frame_len].reshape(-1, frame_len).astype(np.float64)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    return 20.0 * np.log10(np.maximum(rms, 1e-10))
+    """RMS level of consecutive frames in dBFS (no float64 copy of a long recording)."""
+    frames = pcm[: pcm.size // frame_len * frame_len].reshape(-1, frame_len)
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frame_len
+    return 10.0 * np.log10(np.maximum(power, 1e-20))
 
 
-def vad_flags(audio: AudioTrack, params: SegmentParams) -> tuple[np.ndarray, float | None, float | None]:
+def vad_flags(audio: AudioTrack, params: SegmentParams,
+              energy: np.ndarray | None = None) -> tuple[np.ndarray, float | None, float | None]:
     """Speech flag per frame, the speech level and the energy floor (dBFS)."""
     import webrtcvad
 
@@ -85,7 +87,7 @@ def vad_flags(audio: AudioTrack, params: SegmentParams) -> tuple[np.ndarray, flo
     step = frame_len * 2
     flags = np.fromiter((vad.is_speech(raw[i * step:(i + 1) * step], audio.sample_rate) for i in range(count)),
                         dtype=bool, count=count)
-    energy = frame_energy_db(audio.samples, frame_len)[:count]
+    energy = (frame_energy_db(audio.samples, frame_len) if energy is None else energy)[:count]
     if not flags.any():
         return flags, None, None
     level = float(np.percentile(energy[flags], 90))
@@ -123,7 +125,8 @@ def segment_speech(audio: AudioTrack, params: SegmentParams = SegmentParams()) -
     params.validate()
     frame_s = params.frame_ms / 1000.0
     origin = audio.start_time_s
-    flags, level, floor = vad_flags(audio, params)
+    energy = frame_energy_db(audio.samples, int(audio.sample_rate * frame_s))
+    flags, level, floor = vad_flags(audio, params, energy)
     to_span = lambda a, b: Span(origin + a * frame_s, origin + b * frame_s)  # noqa: E731
     joined: list[Span] = []
     for span in (to_span(a, b) for a, b in runs(flags)):
@@ -132,7 +135,6 @@ def segment_speech(audio: AudioTrack, params: SegmentParams = SegmentParams()) -
         else:
             joined.append(span)
     merged = [span for span in joined if span.duration_s >= params.min_speech]
-    energy = frame_energy_db(audio.samples, int(audio.sample_rate * frame_s))
     clips: list[Span] = []
     dropped: list[dict] = []
     for span in merged:
