@@ -6,11 +6,15 @@ video and audio are shifted by the same amount, so they stay in sync.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import av
 
-SHARED_MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
+SHARED_MEDIA = next((p for p in (Path(os.environ.get("SHARED_MEDIA", "/nonexistent")),
+                                  Path(__file__).resolve().parent.parent.parent / "shared" / "media",
+                                  Path("/work/shared/media")) if p.is_dir()),
+                    Path(__file__).resolve().parent.parent.parent / "shared" / "media")
 
 
 def repeat_clip(source: Path, target: Path, minutes: float) -> Path:

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-MEDIA = Path(os.environ.get("SHARED_MEDIA", REPO.parent / "shared" / "media"))
+
+
+def _find_media() -> Path:
+    """SHARED_MEDIA, else ../shared/media beside the checkout, else the workplace's /work/shared/media."""
+    candidates = [os.environ.get("SHARED_MEDIA"), REPO.parent / "shared" / "media", "/work/shared/media"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return REPO.parent / "shared" / "media"
+
+
+MEDIA = _find_media()
 
 
 def media_path(name: str) -> Path:
