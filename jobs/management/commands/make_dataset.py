@@ -42,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--max_interp_gap", type=float, default=0.25,
                             help="interpolate no-face gaps up to this long (s); longer gaps stay masked")
         parser.add_argument("--quality_threshold", type=float, default=60.0, help="report clips scoring below this")
-        parser.add_argument("--video_preset", default="superfast",
+        parser.add_argument("--video_preset", default="ultrafast",
                             choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
                             help="x264 preset of the clip files (slower presets: smaller files)")
         parser.add_argument("--video_crf", type=int, default=18, help="x264 quality of the clip files (lower: better)")
