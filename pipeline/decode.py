@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,23 +41,19 @@ class DecodeProblem:
     message: str
 
 
-@dataclass
 class VideoFrameReader:
     """Iterate the first video stream of ``path`` as :class:`DecodedFrame`.
 
     After iteration ``problem`` is set when some packets could not be decoded
-    or demuxing stopped on an error.
+    or demuxing stopped on an error.  ``threads`` turns on FFmpeg's own
+    decoding threads; off by default because one decode thread outruns
+    MediaPipe threefold and extra threads would compete for its cores.
     """
-
-    path: Path
-    threads: bool = False  # one decode thread outruns MediaPipe 3x; FFmpeg threads would compete for its cores
-    problem: DecodeProblem | None = field(default=None, init=False)
-    frames_decoded: int = field(default=0, init=False)
 
     def __init__(self, path: str | os.PathLike[str], threads: bool = False) -> None:
         self.path = Path(path)
         self.threads = threads
-        self.problem = None
+        self.problem: DecodeProblem | None = None
         self.frames_decoded = 0
 
     def _note_failure(self, time_s: float | None, reason: Exception | str) -> None:

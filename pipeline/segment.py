@@ -2,11 +2,11 @@
 
 Steps, each visible in the report: VAD per frame; frames far below the
 recording's speech level are never speech (webrtcvad alone calls faint steady
-noise after digital silence speech);
-runs separated by less than ``max_gap`` are merged, then merged runs shorter
-than ``min_speech`` are dropped (noise blips); runs longer
-than ``max_clip`` are split at the quietest point near equal division; spans
-shorter than ``min_clip`` are dropped and listed, never silently.
+noise after digital silence speech); runs separated by less than ``max_gap``
+are merged, then merged runs shorter than ``min_speech`` are dropped (noise
+blips); runs longer than ``max_clip`` are split at the quietest point near
+equal division; spans shorter than ``min_clip`` are dropped and listed, never
+silently.
 """
 from __future__ import annotations
 
