@@ -4,4 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
+    path("clips/<int:pk>/thumbnail.jpg", views.clip_thumbnail, name="clip_thumbnail"),
+    path("clips/<int:pk>/update/", views.clip_update, name="clip_update"),
 ]

@@ -1,8 +1,90 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from __future__ import annotations
 
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Q, Sum
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import access
+from .filters import SORTABLE, ClipFilter
+from .models import Role, Tag, Video
 from .system_status import model_status, worker_status
+from .thumbnails import make_thumbnail
+
+PAGE_SIZE = 50
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/home.html", {"model": model_status(), "worker": worker_status()})
+    """The user's datasets with counts, speech hours, mean score and processing status."""
+    datasets = list(
+        access.datasets_for(request.user).select_related("team").annotate(
+            n_clips=Count("clips", filter=Q(clips__rejected=False)),
+            seconds=Sum("clips__duration_s", filter=Q(clips__rejected=False)),
+            mean_score=Avg("clips__quality_score", filter=Q(clips__rejected=False)),
+        ).order_by("team__name", "name")
+    )
+    statuses: dict[int, dict[str, int]] = {}
+    for row in Video.objects.filter(dataset__in=[d.pk for d in datasets]).values("dataset_id", "status").annotate(n=Count("id")):
+        statuses.setdefault(row["dataset_id"], {})[row["status"]] = row["n"]
+    for dataset in datasets:
+        dataset.hours = (dataset.seconds or 0) / 3600
+        dataset.video_status = statuses.get(dataset.pk, {})
+    return render(request, "catalog/home.html", {"datasets": datasets, "model": model_status(), "worker": worker_status()})
+
+
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The clip table: filter, sort and page through the dataset's clips; the filter lives in the URL."""
+    dataset = access.get_dataset(request.user, pk)
+    videos = list(dataset.videos.all())
+    form = ClipFilter(request.GET or None, videos=videos)
+    clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
+    page = Paginator(clips, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    current_sort = form.cleaned_data.get("sort", "name") if form.is_bound and form.is_valid() else "name"
+    role = access.role_in(request.user, dataset.team)
+    return render(request, "catalog/dataset_detail.html", {
+        "dataset": dataset, "form": form, "page": page, "query": query.urlencode(),
+        "sort_query": sort_query.urlencode(), "current_sort": current_sort, "sortable": SORTABLE,
+        "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(),
+    })
+
+
+def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    clip = access.get_clip(request.user, pk)
+    path = make_thumbnail(clip)
+    if path is None:
+        raise Http404("no picture for this clip")
+    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_POST
+def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the reject flag and add or remove a tag (members and admins)."""
+    clip = access.get_clip(request.user, pk)
+    access.require_role(request.user, clip.dataset.team, Role.MEMBER)
+    action = request.POST.get("action")
+    if action in ("reject", "accept"):
+        clip.rejected = action == "reject"
+        clip.save(update_fields=["rejected"])
+    elif action in ("tag", "untag"):
+        name = request.POST.get("tag", "").strip()[:60]
+        if not name:
+            messages.error(request, "Give the tag a name.")
+        elif action == "tag":
+            tag, _ = Tag.objects.get_or_create(dataset=clip.dataset, name=name)
+            clip.tags.add(tag)
+        else:
+            clip.tags.remove(*clip.tags.filter(name=name))
+    else:
+        messages.error(request, "Unknown action.")
+    back = request.POST.get("next", "")
+    if back.startswith(f"/datasets/{clip.dataset_id}/"):
+        return redirect(back)
+    return redirect("dataset_detail", pk=clip.dataset_id)

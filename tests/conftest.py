@@ -57,3 +57,22 @@ def extracted(tmp_path_factory):
         return cache[key]
 
     return get
+
+
+def _three_clip_params():
+    from pipeline.dataset import DatasetParams
+    from pipeline.segment import SegmentParams
+
+    return DatasetParams(segment=SegmentParams(max_gap=1.5, min_clip=2))
+
+
+THREE_CLIPS = _three_clip_params()
+
+
+@pytest.fixture(scope="session")
+def talk3_dataset(media, tmp_path_factory):
+    """make_dataset of talk3.mp4 with --max_gap 1.5 --min_clip 2: three clips, built once per session."""
+    from pipeline.dataset import build_dataset
+
+    root = tmp_path_factory.mktemp("talk3_dataset")
+    return build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)

@@ -11,18 +11,12 @@ import numpy as np
 import pytest
 
 from pipeline.audio import decode_audio
-from pipeline.dataset import DatasetParams, build_dataset
+from pipeline.dataset import build_dataset
 from pipeline.segment import SegmentParams, segment_speech
+from tests.conftest import THREE_CLIPS
 from tests.media_factory import delay_audio
 
 TALKING = [(0.0, 6.1), (8.1, 13.1), (15.1, 20.1)]  # talk3.mp4's three talking segments (its README)
-THREE_CLIPS = DatasetParams(segment=SegmentParams(max_gap=1.5, min_clip=2))
-
-
-@pytest.fixture(scope="module")
-def talk3_dataset(media, tmp_path_factory):
-    root = tmp_path_factory.mktemp("talk3_dataset")
-    return build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)
 
 
 def decoded_video_frames(path) -> list[float]:

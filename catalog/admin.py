@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from .models import Clip, Dataset, Membership, Tag, Team, Video
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    inlines = [MembershipInline]
+    search_fields = ["name"]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "created"]
+    list_filter = ["team"]
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "dataset", "status", "stage", "clips_done", "clips_total"]
+    list_filter = ["status"]
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = ["name", "video", "dataset", "quality_score", "duration_s", "rejected"]
+    list_filter = ["rejected", "dataset"]
+    list_select_related = ["video", "dataset"]
+    raw_id_fields = ["video", "dataset"]
+
+
+admin.site.register(Tag)

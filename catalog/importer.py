@@ -1,0 +1,76 @@
+"""Import a make_dataset output folder (its manifest.jsonl) into a dataset."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from pipeline.errors import InputError
+
+from .models import Clip, Dataset, Video
+
+
+@dataclass
+class ImportResult:
+    videos: int
+    created: int
+    updated: int
+
+
+def read_manifest(folder: Path) -> list[dict]:
+    manifest = folder / "manifest.jsonl"
+    if not manifest.is_file():
+        raise InputError(folder, "no manifest.jsonl here: not a make_dataset output folder")
+    lines = []
+    for number, text in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            line = json.loads(text)
+            line["clip"], line["source"], line["files"]  # noqa: B018 - required keys
+        except (ValueError, KeyError, TypeError):
+            raise InputError(manifest, f"line {number} is not a clip record") from None
+        for entry in line["files"].values():
+            if not (folder / entry["path"]).is_file():
+                raise InputError(manifest, f"line {number}: {entry['path']} is missing from the folder")
+        lines.append(line)
+    return lines
+
+
+def clip_fields(line: dict) -> dict:
+    lag = line.get("av_lag_ms")
+    return {
+        "source_start_s": line["source_start_s"], "source_end_s": line["source_end_s"],
+        "duration_s": line["duration_s"], "fps": line["fps"], "frames": line["frames"],
+        "face_frames": line["face_frames"], "face_rate": line["face_frames"] / max(line["frames"], 1),
+        "quality_score": line["quality_score"], "valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
+        "range_validity": line["range_validity"], "av_lag_ms": lag, "av_lag_abs_ms": abs(lag) if lag is not None else None,
+        "av_correlation": line.get("av_correlation"), "av_sync_weak": bool(line.get("av_sync_weak")),
+        "speech_ratio": line["speech_ratio"], "files": line["files"],
+    }
+
+
+def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
+    """Create (or refresh) the folder's video and clip rows; safe to run again."""
+    folder = Path(folder).resolve()
+    lines = read_manifest(folder)
+    created = updated = 0
+    sources = sorted({line["source"] for line in lines}) or [folder.name]
+    with transaction.atomic():
+        videos = {}
+        for source in sources:
+            video, _ = Video.objects.get_or_create(
+                dataset=dataset, original_name=source, output_dir=str(folder),
+                defaults={"status": Video.Status.DONE, "stage": "imported"})
+            videos[source] = video
+        for line in lines:
+            _, was_created = Clip.objects.update_or_create(
+                video=videos[line["source"]], name=line["clip"], defaults={"dataset": dataset, **clip_fields(line)})
+            created += was_created
+            updated += not was_created
+        for video in videos.values():
+            total = video.clips.count()
+            Video.objects.filter(pk=video.pk).update(clips_done=total, clips_total=total)
+    return ImportResult(len(videos), created, updated)

@@ -1,0 +1,33 @@
+"""python manage.py import_dataset FOLDER --team T --dataset NAME: bring a headless make_dataset output in."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from pipeline.errors import PipelineError
+
+from ...importer import import_folder
+from ...models import Dataset, Team
+
+
+class Command(BaseCommand):
+    help = "Import a make_dataset output folder (manifest.jsonl) into a team's dataset (created if needed)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("folder")
+        parser.add_argument("--team", required=True, help="team name")
+        parser.add_argument("--dataset", required=True, help="dataset name (created in the team if missing)")
+
+    def handle(self, *args, **opts) -> None:
+        try:
+            team = Team.objects.get(name=opts["team"])
+        except Team.DoesNotExist:
+            raise CommandError(f"no team named {opts['team']!r}; create it in the admin first", returncode=2) from None
+        try:
+            with transaction.atomic():  # a failed import leaves no empty dataset behind
+                dataset, _ = Dataset.objects.get_or_create(team=team, name=opts["dataset"])
+                result = import_folder(dataset, opts["folder"])
+        except PipelineError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self.stdout.write(f"{dataset.name}: {result.created} clips added, {result.updated} updated "
+                          f"from {result.videos} source video(s)")

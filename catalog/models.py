@@ -1,0 +1,141 @@
+"""Teams, datasets, source videos and clips: what the catalog shows and filters."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer (browse and download)"
+    MEMBER = "member", "Member (also upload and edit)"
+    ADMIN = "admin", "Admin (also manage members)"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class Dataset(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="dataset_name_unique_in_team")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Video(models.Model):
+    """One source recording and where its make_dataset output lives."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="videos")
+    original_name = models.CharField(max_length=255)
+    output_dir = models.CharField(max_length=1000, help_text="folder holding the clips/ and data/ of this video")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=40, blank=True)
+    clips_done = models.PositiveIntegerField(default=0)
+    clips_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["original_name", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def root(self) -> Path:
+        return Path(self.output_dir)
+
+
+class Tag(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="tag_unique_in_dataset")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clip(models.Model):
+    """One complete clip of a make_dataset output (its metadata and manifest line, denormalised for filtering)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="clips")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="clips")
+    name = models.CharField(max_length=40)  # clip_0000
+    source_start_s = models.FloatField()
+    source_end_s = models.FloatField()
+    duration_s = models.FloatField(db_index=True)
+    fps = models.FloatField()
+    frames = models.PositiveIntegerField()
+    face_frames = models.PositiveIntegerField()
+    face_rate = models.FloatField(db_index=True)
+    quality_score = models.FloatField(db_index=True)
+    valid_rate = models.FloatField()
+    smoothness = models.FloatField()
+    range_validity = models.FloatField()
+    av_lag_ms = models.FloatField(null=True, blank=True)
+    av_lag_abs_ms = models.FloatField(null=True, blank=True, db_index=True)
+    av_correlation = models.FloatField(null=True, blank=True)
+    av_sync_weak = models.BooleanField(default=False)
+    speech_ratio = models.FloatField(db_index=True)
+    files = models.JSONField(default=dict)  # role -> {"path", "bytes", "sha256"}, paths relative to video.output_dir
+    rejected = models.BooleanField(default=False, db_index=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="clips")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["video", "name"], name="clip_unique_per_video")]
+        indexes = [
+            models.Index(fields=["dataset", "quality_score"]),
+            models.Index(fields=["dataset", "duration_s"]),
+            models.Index(fields=["dataset", "face_rate"]),
+            models.Index(fields=["dataset", "speech_ratio"]),
+            models.Index(fields=["dataset", "av_lag_abs_ms"]),
+        ]
+        ordering = ["video_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.video.original_name}/{self.name}"
+
+    def file_path(self, role: str) -> Path | None:
+        entry = self.files.get(role)
+        return self.video.root / entry["path"] if entry else None

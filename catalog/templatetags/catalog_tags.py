@@ -1,0 +1,21 @@
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag
+def sort_url(sort_query: str, current: str, key: str) -> str:
+    """Link for a column header: sort by ``key`` ascending, or descending if it already is ascending."""
+    direction = f"-{key}" if current == key else key
+    prefix = f"?{sort_query}&" if sort_query else "?"
+    return f"{prefix}sort={direction}"
+
+
+@register.simple_tag
+def sort_mark(current: str, key: str) -> str:
+    return "▲" if current == key else ("▼" if current == f"-{key}" else "")
+
+
+@register.filter
+def percent(value) -> str:
+    return "" if value is None else f"{100 * value:.0f}%"

@@ -1,0 +1,49 @@
+"""One JPEG per clip (its middle frame), made on first request and cached under DATA_DIR."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+from .models import Clip
+
+THUMB_WIDTH = 160
+
+
+def thumbnail_path(clip: Clip) -> Path:
+    return Path(settings.DATA_DIR) / "thumbnails" / f"{clip.pk}.jpg"
+
+
+def make_thumbnail(clip: Clip) -> Path | None:
+    """Write the clip's middle frame as a small JPEG; None when the clip video cannot be read."""
+    import av
+
+    target = thumbnail_path(clip)
+    if target.exists():
+        return target
+    video = clip.file_path("video")
+    if video is None or not video.exists():
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    middle = clip.frames // 2
+    try:
+        with av.open(str(video)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index >= middle:
+                    break
+        height = max(2, round(frame.height * THUMB_WIDTH / frame.width / 2) * 2)
+        temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        with av.open(str(temp), "w", format="image2") as out:
+            stream = out.add_stream("mjpeg", rate=1)
+            stream.width, stream.height, stream.pix_fmt = THUMB_WIDTH, height, "yuvj420p"
+            small = frame.reformat(width=THUMB_WIDTH, height=height, format="yuvj420p")
+            small.pts = 0
+            for packet in stream.encode(small):
+                out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        os.replace(temp, target)
+    except (av.error.FFmpegError, UnboundLocalError):
+        return None
+    return target
