@@ -64,7 +64,13 @@ class Video(models.Model):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="videos")
     original_name = models.CharField(max_length=255)
+    source_path = models.CharField(max_length=1000, blank=True, help_text="the uploaded file (empty for imports)")
     output_dir = models.CharField(max_length=1000, help_text="folder holding the clips/ and data/ of this video")
+    params = models.JSONField(default=dict, blank=True, help_text="make_dataset options for this video")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=40, blank=True)
     clips_done = models.PositiveIntegerField(default=0)

@@ -50,7 +50,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/dataset_detail.html", {
         "dataset": dataset, "form": form, "page": page, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(), "current_sort": current_sort, "sortable": SORTABLE,
-        "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(),
+        "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(), "videos": videos,
     })
 
 

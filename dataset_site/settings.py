@@ -8,6 +8,9 @@ Environment variables (all optional for a local run):
   DATABASE_URL          postgres://user:pass@host:port/name to use PostgreSQL instead of SQLite
   Q_WORKERS             django-q2 worker processes (default 2)
   Q_TIMEOUT             seconds one task may run before it is killed (default 7200)
+  SQLITE_PATH           the SQLite file (default DATA_DIR/db.sqlite3)
+  JOB_STALE_SECONDS     a running job without heartbeat for this long is re-queued (default 120)
+  JOB_WORKERS           clip processes per video job (default: all cores)
 """
 from __future__ import annotations
 
@@ -116,7 +119,9 @@ def _database() -> dict:
     # two writers queue on `timeout` instead of failing with "database is locked".
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "db.sqlite3",
+        "NAME": Path(os.environ.get("SQLITE_PATH", DATA_DIR / "db.sqlite3")),
+        # a file, not memory, so worker processes started by tests see the test database
+        "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
@@ -174,7 +179,14 @@ Q_CLUSTER = {
     "ack_failures": True,
     "poll": 1,
     "label": "Background jobs",
+    "daemonize_workers": False,  # a video job runs its clips in a process pool of its own
 }
+# A running job writes a heartbeat at least this often; the watchdog re-queues a job whose
+# heartbeat is older than JOB_STALE_SECONDS (its worker died) and fails it after JOB_MAX_ATTEMPTS.
+JOB_HEARTBEAT_SECONDS = 5
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
+JOB_MAX_ATTEMPTS = 3
+JOB_WORKERS = env_int("JOB_WORKERS", 0)  # clip processes per video job; 0 = all cores
 
 LOGGING = {
     "version": 1,

@@ -125,7 +125,8 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
         futures: dict[cf.Future, CutClip] = {}
         t = time.perf_counter()
         context = multiprocessing.get_context("spawn")  # MediaPipe and threads do not survive fork
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
             last = [0.0]
 
             def on_time(now: float) -> None:
@@ -167,6 +168,10 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
                     failed.append({"clip": clip_name(clip.index), "start_s": round(clip.start_s, 3),
                                    "end_s": round(clip.end_s, 3), "reason": f"{type(exc).__name__}: {exc}"})
                 clip_bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # stop promptly: drop clips not started yet
+            raise
+        pool.shutdown(wait=True)
         clip_bar.close()
         stages["clips"] = time.perf_counter() - t - stages["cutting"]
     clips = [results[i] for i in sorted(results)]

@@ -1,0 +1,25 @@
+// Live progress of a video job: poll its status every two seconds until it ends.
+(function () {
+  const box = document.getElementById("job");
+  if (!box) return;
+  const url = box.dataset.statusUrl;
+  const labels = {queued: "Queued", running: "Running", done: "Done", failed: "Failed", cancelled: "Cancelled"};
+  async function poll() {
+    try {
+      const response = await fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"});
+      if (response.ok) {
+        const s = await response.json();
+        document.getElementById("job-status").textContent = labels[s.status] || s.status;
+        document.getElementById("job-stage").textContent = s.stage;
+        const bar = document.getElementById("job-progress");
+        bar.max = Math.max(s.clips_total, 1);
+        bar.value = s.clips_done;
+        document.getElementById("job-clips").textContent = `${s.clips_done} / ${s.clips_total} clips`;
+        document.getElementById("job-error").textContent = s.error;
+        if (s.status === "done" || s.status === "failed" || s.status === "cancelled") return;
+      }
+    } catch (e) { /* the server restarts: keep polling */ }
+    setTimeout(poll, 2000);
+  }
+  setTimeout(poll, 2000);
+})();

@@ -1,0 +1,157 @@
+"""Video jobs with real django-q2 workers: progress, done, killed-worker retry without duplicates, cancel."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Dataset, Membership, Role, Team, Video
+from jobs import service
+from jobs.tasks import claim, requeue_stalled
+from tests.conftest import REPO
+
+PARAMS = {"max_gap": 1.5, "min_clip": 2}
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def team_video(transactional_db, media, tmp_path):
+    user = get_user_model().objects.create_user("ana", password=PASSWORD)
+    team = Team.objects.create(name="Lab A")
+    Membership.objects.create(team=team, user=user, role=Role.MEMBER)
+    dataset = Dataset.objects.create(team=team, name="talks")
+    video = Video.objects.create(dataset=dataset, original_name="talk3.mp4", source_path=str(media("talk3.mp4")),
+                                 output_dir=str(tmp_path / "out"), params=PARAMS, uploaded_by=user)
+    return video
+
+
+def start_worker(**env) -> subprocess.Popen:
+    environment = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), "SQLITE_PATH": str(settings.DATABASES["default"]["NAME"]),
+                   "Q_WORKERS": "1", "JOB_WORKERS": "1", **env}
+    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+def wait_for(predicate, seconds: float = 180.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting")
+
+
+def test_claim_is_conditional(team_video):
+    assert claim(team_video.pk)
+    assert not claim(team_video.pk), "a second delivery of the same task must not run it twice"
+    Video.objects.filter(pk=team_video.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    assert claim(team_video.pk), "a running job whose heartbeat stopped can be taken over"
+
+
+def test_watchdog_requeues_then_gives_up(team_video):
+    from django_q.models import OrmQ
+
+    Video.objects.filter(pk=team_video.pk).update(status=Video.Status.RUNNING, attempts=1,
+                                                  heartbeat=timezone.now() - timedelta(hours=1))
+    assert requeue_stalled() == 1
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.QUEUED and OrmQ.objects.count() == 1
+    Video.objects.filter(pk=team_video.pk).update(status=Video.Status.RUNNING, attempts=settings.JOB_MAX_ATTEMPTS,
+                                                  heartbeat=timezone.now() - timedelta(hours=1))
+    assert requeue_stalled() == 0
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.FAILED and "stopped" in team_video.error
+
+
+@pytest.mark.slow
+def test_worker_processes_a_video(team_video, client):
+    service.enqueue(team_video)
+    worker = start_worker()
+    try:
+        client.login(username="ana", password=PASSWORD)
+        seen = set()
+
+        def finished():
+            data = client.get(reverse("video_status", args=[team_video.pk])).json()
+            seen.add((data["status"], data["stage"]))
+            return data if data["status"] in ("done", "failed") else None
+
+        data = wait_for(finished)
+    finally:
+        stop_worker(worker)
+    assert data["status"] == "done", data
+    assert data["clips_done"] == data["clips_total"] == 3
+    assert any(status == "running" for status, _ in seen), "progress should be visible while the job runs"
+    assert team_video.dataset.clips.count() == 3
+    page = client.get(reverse("video_detail", args=[team_video.pk]))
+    assert b"job_status.js" in page.content
+
+
+@pytest.mark.slow
+def test_killed_worker_is_retried_without_duplicates(team_video):
+    service.enqueue(team_video)
+    worker = start_worker()
+    try:
+        wait_for(lambda: Video.objects.filter(pk=team_video.pk, clips_done__gte=1).exists())
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the whole cluster dies mid-job, as in a crash
+        worker.wait()
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.RUNNING  # stuck, until the watchdog sees the heartbeat stop
+    Video.objects.filter(pk=team_video.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    assert requeue_stalled() == 1
+    worker = start_worker()
+    try:
+        wait_for(lambda: Video.objects.filter(pk=team_video.pk, status__in=["done", "failed"]).exists())
+    finally:
+        stop_worker(worker)
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.DONE, team_video.error
+    assert team_video.attempts == 2
+    names = list(team_video.dataset.clips.values_list("name", flat=True))
+    assert sorted(names) == ["clip_0000", "clip_0001", "clip_0002"]
+
+
+def test_cancel_and_retry(team_video, client):
+    from django_q.models import OrmQ
+
+    client.login(username="ana", password=PASSWORD)
+    client.post(reverse("video_cancel", args=[team_video.pk]))
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.CANCELLED
+    assert not claim(team_video.pk), "a cancelled job is never picked up"
+    client.post(reverse("video_retry", args=[team_video.pk]))
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.QUEUED and OrmQ.objects.count() == 1
+
+
+def test_viewer_cannot_cancel_and_outsider_gets_404(team_video, client):
+    viewer = get_user_model().objects.create_user("vic", password=PASSWORD)
+    Membership.objects.create(team=team_video.dataset.team, user=viewer, role=Role.VIEWER)
+    get_user_model().objects.create_user("bob", password=PASSWORD)
+    client.login(username="vic", password=PASSWORD)
+    assert client.post(reverse("video_cancel", args=[team_video.pk])).status_code == 403
+    client.login(username="bob", password=PASSWORD)
+    assert client.get(reverse("video_detail", args=[team_video.pk])).status_code == 404
+    assert client.get(reverse("video_status", args=[team_video.pk])).status_code == 404
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.QUEUED
