@@ -1,6 +1,7 @@
 """Teams, datasets, source videos and clips: what the catalog shows and filters."""
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -145,3 +146,22 @@ class Clip(models.Model):
     def file_path(self, role: str) -> Path | None:
         entry = self.files.get(role)
         return self.video.root / entry["path"] if entry else None
+
+
+class Upload(models.Model):
+    """A resumable (tus) upload in progress: bytes stream to ``path`` until ``offset`` reaches ``length``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="uploads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    filename = models.CharField(max_length=255)
+    length = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def path(self) -> Path:
+        return Path(settings.DATA_DIR) / "uploads" / f"{self.id}.part"

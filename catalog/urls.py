@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("clips/<int:pk>/thumbnail.jpg", views.clip_thumbnail, name="clip_thumbnail"),
     path("clips/<int:pk>/update/", views.clip_update, name="clip_update"),
+    path("datasets/<int:pk>/uploads/", uploads.create_upload, name="create_upload"),
+    path("uploads/<uuid:upload_id>/", uploads.upload_resource, name="upload_resource"),
 ]

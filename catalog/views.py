@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+
+from jobs.params import DEFAULTS as UPLOAD_DEFAULTS
 
 from . import access
 from .filters import SORTABLE, ClipFilter
@@ -51,6 +54,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dataset": dataset, "form": form, "page": page, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(), "current_sort": current_sort, "sortable": SORTABLE,
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(), "videos": videos,
+        "upload_defaults": UPLOAD_DEFAULTS, "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
     })
 
 

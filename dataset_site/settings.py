@@ -11,6 +11,7 @@ Environment variables (all optional for a local run):
   SQLITE_PATH           the SQLite file (default DATA_DIR/db.sqlite3)
   JOB_STALE_SECONDS     a running job without heartbeat for this long is re-queued (default 120)
   JOB_WORKERS           clip processes per video job (default: all cores)
+  UPLOAD_MAX_BYTES      largest accepted upload (default 20 GiB)
 """
 from __future__ import annotations
 
@@ -181,6 +182,9 @@ Q_CLUSTER = {
     "label": "Background jobs",
     "daemonize_workers": False,  # a video job runs its clips in a process pool of its own
 }
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)  # per file; bigger uploads get 413
+UPLOAD_CHUNK_BYTES = 8 * 1024**2  # what the browser client sends per PATCH
+
 # A running job writes a heartbeat at least this often; the watchdog re-queues a job whose
 # heartbeat is older than JOB_STALE_SECONDS (its worker died) and fails it after JOB_MAX_ATTEMPTS.
 JOB_HEARTBEAT_SECONDS = 5

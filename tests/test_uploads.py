@@ -1,0 +1,124 @@
+"""tus uploads: chunks, resume, content checks, limits, permissions."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from catalog.models import Dataset, Membership, Role, Team, Upload, Video
+from tests.media_factory import truncate, write_av
+
+PASSWORD = "a-long-test-password"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.fixture
+def lab(db):
+    users = {name: get_user_model().objects.create_user(name, password=PASSWORD) for name in ("ana", "vic", "bob")}
+    team = Team.objects.create(name="Lab A")
+    Membership.objects.create(team=team, user=users["ana"], role=Role.MEMBER)
+    Membership.objects.create(team=team, user=users["vic"], role=Role.VIEWER)
+    return {"dataset": Dataset.objects.create(team=team, name="talks"), **users}
+
+
+def client_for(name: str) -> Client:
+    client = Client()
+    assert client.login(username=name, password=PASSWORD)
+    return client
+
+
+def create(client, dataset, length: int, filename: str = "talk.mp4", **extra_meta):
+    meta = ",".join([f"filename {b64(filename)}"] + [f"{k} {b64(str(v))}" for k, v in extra_meta.items()])
+    return client.post(reverse("create_upload", args=[dataset.pk]), HTTP_TUS_RESUMABLE="1.0.0",
+                       HTTP_UPLOAD_LENGTH=str(length), HTTP_UPLOAD_METADATA=meta)
+
+
+def patch(client, url: str, offset: int, data: bytes):
+    return client.generic("PATCH", url, data, content_type="application/offset+octet-stream",
+                          HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_OFFSET=str(offset))
+
+
+def upload_all(client, dataset, data: bytes, filename: str, **meta):
+    response = create(client, dataset, len(data), filename, **meta)
+    assert response.status_code == 201, response.content
+    return patch(client, response["Location"], 0, data)
+
+
+def test_chunked_upload_resumes_and_queues_a_job(lab, media, settings):
+    from django_q.models import OrmQ
+
+    data = media("talk3.mp4").read_bytes()
+    ana = client_for("ana")
+    created = create(ana, lab["dataset"], len(data), "talk3.mp4", max_gap=1.5, min_clip=2)
+    assert created.status_code == 201
+    url = created["Location"]
+    first = patch(ana, url, 0, data[:400_000])
+    assert first.status_code == 204 and first["Upload-Offset"] == "400000"
+    assert patch(ana, url, 0, data[:1000]).status_code == 409  # wrong offset: the server says where it is
+    # the page is reloaded: a new session asks where to go on
+    later = client_for("ana")
+    head = later.head(url, HTTP_TUS_RESUMABLE="1.0.0")
+    assert head.status_code == 200 and head["Upload-Offset"] == "400000" and head["Upload-Length"] == str(len(data))
+    assert patch(later, url, 400_000, data[400_000:900_000]).status_code == 204
+    done = patch(later, url, 900_000, data[900_000:])
+    assert done.status_code == 204, done.content
+    video = Video.objects.get()
+    assert done["X-Video-URL"] == reverse("video_detail", args=[video.pk])
+    assert video.status == Video.Status.QUEUED and video.params == {"max_gap": 1.5, "min_clip": 2.0}
+    with open(video.source_path, "rb") as fh:
+        assert fh.read() == data
+    assert not Upload.objects.get().path.exists()
+    assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.parametrize("case", ["not_a_video", "no_audio", "truncated"])
+def test_rejected_by_content_and_nothing_stays(lab, media, tmp_path, case):
+    if case == "not_a_video":
+        data, name, reason = b"just some notes\n" * 1000, "notes.mp4", "not a readable video file"
+    elif case == "no_audio":
+        data, name, reason = write_av(tmp_path / "mute.mp4", 1.0, None).read_bytes(), "mute.mp4", "no audio track"
+    else:
+        data = truncate(media("retalk_face1.mp4"), tmp_path / "cut.mp4", 0.5).read_bytes()
+        name, reason = "cut.mp4", "truncated"
+    response = upload_all(client_for("ana"), lab["dataset"], data, name)
+    assert response.status_code == 422
+    assert reason in response.json()["error"] and name in response.json()["error"]
+    upload = Upload.objects.get()
+    assert not upload.path.exists() and not Video.objects.exists()
+
+
+def test_too_large_and_bad_parameters(lab, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    ana = client_for("ana")
+    response = create(ana, lab["dataset"], 5000)
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+    assert create(ana, lab["dataset"], 10, vad_mode=7).status_code == 400
+    assert create(ana, lab["dataset"], 10, min_clip=50, max_clip=10).status_code == 400
+    assert not Upload.objects.exists()
+
+
+def test_viewers_cannot_upload_and_outsiders_get_404(lab):
+    assert create(client_for("vic"), lab["dataset"], 10).status_code == 403
+    assert create(client_for("bob"), lab["dataset"], 10).status_code == 404
+    url = create(client_for("ana"), lab["dataset"], 10)["Location"]
+    assert client_for("bob").head(url).status_code == 404
+    assert patch(client_for("bob"), url, 0, b"0123456789").status_code == 404
+
+
+def test_upload_needs_csrf(lab):
+    strict = Client(enforce_csrf_checks=True)
+    strict.login(username="ana", password=PASSWORD)
+    assert create(strict, lab["dataset"], 10).status_code == 403
+
+
+def test_upload_form_shows_defaults_to_members_only(lab):
+    url = reverse("dataset_detail", args=[lab["dataset"].pk])
+    page = client_for("ana").get(url).content.decode()
+    assert 'id="upload"' in page and 'name="min_clip" value="20.0"' in page
+    assert 'id="upload"' not in client_for("vic").get(url).content.decode()
