@@ -1,0 +1,126 @@
+"""The dashboard in real headless Chromium: log in, upload, watch the job finish with a real worker, filter, resume."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from catalog.models import Dataset, Membership, Role, Team, Upload, Video
+from tests.conftest import REPO
+from tests.test_jobs import start_worker, stop_worker
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "a-long-test-password"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `bash scripts/test` installs it (Debian chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def lab(transactional_db):
+    user = get_user_model().objects.create_user("ana", password=PASSWORD)
+    team = Team.objects.create(name="Lab A")
+    Membership.objects.create(team=team, user=user, role=Role.MEMBER)
+    return Dataset.objects.create(team=team, name="talks")
+
+
+def log_in(page, live_server):
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "ana")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#datasets")
+
+
+def wait_until(page, predicate, seconds: float = 240):
+    """Poll while letting Playwright dispatch events (route handlers run only inside its calls)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError("timed out")
+
+
+def test_upload_watch_progress_and_filter(browser, live_server, lab, media):
+    page = browser.new_page()
+    log_in(page, live_server)
+    page.screenshot(path=str(ARTIFACTS / "datasets.png"), full_page=True)
+    page.click("text=talks")
+    page.fill("#upload-params input[name=max_gap]", "1.5")
+    page.fill("#upload-params input[name=min_clip]", "2")
+    worker = start_worker()
+    try:
+        page.set_input_files("#upload-input", str(media("talk3.mp4")))
+        page.wait_for_selector(".upload-row.done a", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "upload-done.png"), full_page=True)
+        page.click(".upload-row.done a")
+        page.wait_for_selector("#job-status")
+        page.wait_for_function("document.getElementById('job-status').textContent === 'Running'", timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "job-running.png"), full_page=True)
+        page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
+        assert page.inner_text("#job-clips") == "3 / 3 clips"
+        page.screenshot(path=str(ARTIFACTS / "job-done.png"), full_page=True)
+    finally:
+        stop_worker(worker)
+    page.click("text=talks")
+    assert page.inner_text("#clip-count") == "3 clips"
+    page.wait_for_function("Array.from(document.querySelectorAll('#clips img')).every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(ARTIFACTS / "catalog.png"), full_page=True)
+    scores = sorted(float(s) for s in page.locator("#clips td.score").all_inner_texts())
+    page.fill("input[name=score_min]", f"{(scores[0] + scores[1]) / 2:.2f}")
+    page.click("#clip-filter button[type=submit]")
+    page.wait_for_url("**score_min=**")
+    assert page.inner_text("#clip-count") == "2 clips"
+    assert len(page.locator("#clips tbody tr").all()) == 2
+    page.screenshot(path=str(ARTIFACTS / "catalog-filtered.png"), full_page=True)
+
+
+def test_upload_resumes_after_reload(browser, live_server, lab, media, settings):
+    settings.UPLOAD_CHUNK_BYTES = 128 * 1024
+    data = media("talk3.mp4")
+    page = browser.new_page()
+    log_in(page, live_server)
+    page.click("text=talks")
+    patches = {"n": 0}
+
+    def cut_after_three(route):
+        patches["n"] += 1
+        if patches["n"] <= 3:
+            route.continue_()
+        else:
+            route.abort("connectionreset")  # the network goes away mid-file
+
+    resource = re.compile(r".*/uploads/[0-9a-f-]{36}/$")
+    page.route(resource, lambda route: cut_after_three(route) if route.request.method == "PATCH" else route.continue_())
+    page.set_input_files("#upload-input", str(data))
+    wait_until(page, lambda: patches["n"] > 3, 60)
+    assert Upload.objects.get().offset == 3 * 128 * 1024  # three chunks arrived, then the connection broke
+    page.unroute(resource)
+    page.reload()
+    page.set_input_files("#upload-input", str(data))  # the user picks the same file again
+    page.wait_for_selector(".upload-row.done", timeout=60_000)
+    assert Upload.objects.count() == 1, "the upload must resume, not start over"
+    video = Video.objects.get()
+    assert Path(video.source_path).read_bytes() == data.read_bytes()
+    page.screenshot(path=str(ARTIFACTS / "upload-resumed.png"), full_page=True)
