@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import uploads, views
+from . import team_views, uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
+    path("teams/<int:pk>/", team_views.team_detail, name="team_detail"),
+    path("teams/<int:pk>/members/", team_views.team_members, name="team_members"),
     path("clips/<int:pk>/thumbnail.jpg", views.clip_thumbnail, name="clip_thumbnail"),
     path("clips/<int:pk>/update/", views.clip_update, name="clip_update"),
     path("datasets/<int:pk>/uploads/", uploads.create_upload, name="create_upload"),

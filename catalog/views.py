@@ -8,13 +8,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from jobs.params import DEFAULTS as UPLOAD_DEFAULTS
-
 from . import access
 from .filters import SORTABLE, ClipFilter
 from .models import Role, Tag, Video
 from .system_status import model_status, worker_status
 from .thumbnails import make_thumbnail
+from .upload_form import UploadParamsForm
 
 PAGE_SIZE = 50
 
@@ -34,7 +33,8 @@ def home(request: HttpRequest) -> HttpResponse:
     for dataset in datasets:
         dataset.hours = (dataset.seconds or 0) / 3600
         dataset.video_status = statuses.get(dataset.pk, {})
-    return render(request, "catalog/home.html", {"datasets": datasets, "model": model_status(), "worker": worker_status()})
+    return render(request, "catalog/home.html", {"datasets": datasets, "teams": access.teams_for(request.user).order_by("name"),
+                                                 "model": model_status(), "worker": worker_status()})
 
 
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -54,7 +54,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dataset": dataset, "form": form, "page": page, "query": query.urlencode(),
         "sort_query": sort_query.urlencode(), "current_sort": current_sort, "sortable": SORTABLE,
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(), "videos": videos,
-        "upload_defaults": UPLOAD_DEFAULTS, "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        "upload_form": UploadParamsForm(auto_id="upload_%s"), "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
     })
 
 

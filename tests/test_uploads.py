@@ -121,4 +121,5 @@ def test_upload_form_shows_defaults_to_members_only(lab):
     url = reverse("dataset_detail", args=[lab["dataset"].pk])
     page = client_for("ana").get(url).content.decode()
     assert 'id="upload"' in page and 'name="min_clip" value="20.0"' in page
+    assert '<option value="oneeuro">' in page
     assert 'id="upload"' not in client_for("vic").get(url).content.decode()

@@ -1,0 +1,16 @@
+"""The make_dataset options shown beside the upload area, with their defaults."""
+from django import forms
+
+from jobs.params import DEFAULTS
+
+
+class UploadParamsForm(forms.Form):
+    min_speech = forms.FloatField(initial=DEFAULTS["min_speech"], min_value=0, label="min_speech (s)")
+    max_gap = forms.FloatField(initial=DEFAULTS["max_gap"], min_value=0, label="max_gap (s)")
+    min_clip = forms.FloatField(initial=DEFAULTS["min_clip"], min_value=0, label="min_clip (s)")
+    max_clip = forms.FloatField(initial=DEFAULTS["max_clip"], min_value=0, label="max_clip (s)")
+    vad_mode = forms.TypedChoiceField(initial=DEFAULTS["vad_mode"], choices=[(i, i) for i in range(4)], coerce=int)
+    frame_ms = forms.TypedChoiceField(initial=DEFAULTS["frame_ms"], choices=[(i, i) for i in (10, 20, 30)], coerce=int)
+    smooth = forms.ChoiceField(initial=DEFAULTS["smooth"], choices=[(s, s) for s in ("none", "ema", "oneeuro")])
+    f0 = forms.ChoiceField(initial=DEFAULTS["f0"], choices=[("dio", "dio"), ("harvest", "harvest (slow)")])
+    max_interp_gap = forms.FloatField(initial=DEFAULTS["max_interp_gap"], min_value=0, label="max_interp_gap (s)")
