@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import QuerySet
 
 SORTABLE = {
-    "name": "name", "video": "video__original_name", "start": "source_start_s", "duration": "duration_s",
+    "name": "name", "video": "source_name", "start": "source_start_s", "duration": "duration_s",
     "score": "quality_score", "valid": "valid_rate", "smooth": "smoothness", "range": "range_validity",
     "face": "face_rate", "lag": "av_lag_abs_ms", "corr": "av_correlation", "speech": "speech_ratio",
 }
@@ -46,10 +46,12 @@ class ClipFilter(forms.Form):
         if data.get("tag"):
             clips = clips.filter(tags__name=data["tag"])
         rejected = data.get("rejected") or "exclude"
+        # `rejected__in` is written as "rejected IN (0)", which SQLite can use as an index prefix;
+        # `rejected=False` becomes "NOT rejected", which it cannot.
         if rejected == "exclude":
-            clips = clips.filter(rejected=False)
+            clips = clips.filter(rejected__in=[False])
         elif rejected == "only":
-            clips = clips.filter(rejected=True)
+            clips = clips.filter(rejected__in=[True])
         sort = data.get("sort") or "name"
         field = SORTABLE[sort.lstrip("-")]
         order = f"-{field}" if sort.startswith("-") else field

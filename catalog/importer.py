@@ -9,6 +9,7 @@ from django.db import transaction
 
 from pipeline.errors import InputError
 
+from .db import refresh_planner_stats
 from .models import Clip, Dataset, Video
 
 
@@ -67,10 +68,13 @@ def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
             videos[source] = video
         for line in lines:
             _, was_created = Clip.objects.update_or_create(
-                video=videos[line["source"]], name=line["clip"], defaults={"dataset": dataset, **clip_fields(line)})
+                video=videos[line["source"]], name=line["clip"],
+                defaults={"dataset": dataset, "source_name": line["source"], **clip_fields(line)})
             created += was_created
             updated += not was_created
         for video in videos.values():
             total = video.clips.count()
             Video.objects.filter(pk=video.pk).update(clips_done=total, clips_total=total)
+    if created:
+        refresh_planner_stats()
     return ImportResult(len(videos), created, updated)

@@ -108,35 +108,43 @@ class Clip(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="clips")
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="clips")
     name = models.CharField(max_length=40)  # clip_0000
+    source_name = models.CharField(max_length=255, default="")  # the video's original name, copied for sorting
     source_start_s = models.FloatField()
     source_end_s = models.FloatField()
-    duration_s = models.FloatField(db_index=True)
+    duration_s = models.FloatField()
     fps = models.FloatField()
     frames = models.PositiveIntegerField()
     face_frames = models.PositiveIntegerField()
-    face_rate = models.FloatField(db_index=True)
-    quality_score = models.FloatField(db_index=True)
+    face_rate = models.FloatField()
+    quality_score = models.FloatField()
     valid_rate = models.FloatField()
     smoothness = models.FloatField()
     range_validity = models.FloatField()
     av_lag_ms = models.FloatField(null=True, blank=True)
-    av_lag_abs_ms = models.FloatField(null=True, blank=True, db_index=True)
+    av_lag_abs_ms = models.FloatField(null=True, blank=True)
     av_correlation = models.FloatField(null=True, blank=True)
     av_sync_weak = models.BooleanField(default=False)
-    speech_ratio = models.FloatField(db_index=True)
+    speech_ratio = models.FloatField()
     files = models.JSONField(default=dict)  # role -> {"path", "bytes", "sha256"}, paths relative to video.output_dir
-    rejected = models.BooleanField(default=False, db_index=True)
+    rejected = models.BooleanField(default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="clips")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["video", "name"], name="clip_unique_per_video")]
+        # The table is almost always read as "this dataset, not rejected, ordered by X": one index per sortable X,
+        # so a page is an index range scan; (duration, score) also covers the dataset list's totals.
         indexes = [
-            models.Index(fields=["dataset", "quality_score"]),
-            models.Index(fields=["dataset", "duration_s"]),
-            models.Index(fields=["dataset", "face_rate"]),
-            models.Index(fields=["dataset", "speech_ratio"]),
-            models.Index(fields=["dataset", "av_lag_abs_ms"]),
+            models.Index(fields=["dataset", "rejected", "name"], name="clip_by_name"),
+            models.Index(fields=["dataset", "rejected", "source_name", "name"], name="clip_by_source"),
+            models.Index(fields=["dataset", "rejected", "source_start_s"], name="clip_by_start"),
+            models.Index(fields=["dataset", "rejected", "duration_s", "quality_score"], name="clip_by_duration"),
+            models.Index(fields=["dataset", "rejected", "quality_score"], name="clip_by_score"),
+            models.Index(fields=["dataset", "rejected", "face_rate"], name="clip_by_face"),
+            models.Index(fields=["dataset", "rejected", "speech_ratio"], name="clip_by_speech"),
+            models.Index(fields=["dataset", "rejected", "av_lag_abs_ms"], name="clip_by_lag"),
+            models.Index(fields=["dataset", "rejected", "valid_rate"], name="clip_by_valid"),
+            models.Index(fields=["dataset", "rejected", "smoothness"], name="clip_by_smooth"),
         ]
         ordering = ["video_id", "name"]
 

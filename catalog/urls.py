@@ -9,6 +9,7 @@ urlpatterns = [
     path("teams/<int:pk>/members/", team_views.team_members, name="team_members"),
     path("clips/<int:pk>/thumbnail.jpg", views.clip_thumbnail, name="clip_thumbnail"),
     path("clips/<int:pk>/update/", views.clip_update, name="clip_update"),
+    path("clips/<int:pk>/files/<slug:role>/", views.clip_file, name="clip_file"),
     path("datasets/<int:pk>/uploads/", uploads.create_upload, name="create_upload"),
     path("uploads/<uuid:upload_id>/", uploads.upload_resource, name="upload_resource"),
 ]

@@ -22,9 +22,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The user's datasets with counts, speech hours, mean score and processing status."""
     datasets = list(
         access.datasets_for(request.user).select_related("team").annotate(
-            n_clips=Count("clips", filter=Q(clips__rejected=False)),
-            seconds=Sum("clips__duration_s", filter=Q(clips__rejected=False)),
-            mean_score=Avg("clips__quality_score", filter=Q(clips__rejected=False)),
+            n_clips=Count("clips", filter=Q(clips__rejected__in=[False])),
+            seconds=Sum("clips__duration_s", filter=Q(clips__rejected__in=[False])),
+            mean_score=Avg("clips__quality_score", filter=Q(clips__rejected__in=[False])),
         ).order_by("team__name", "name")
     )
     statuses: dict[int, dict[str, int]] = {}
@@ -92,3 +92,24 @@ def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
     if back.startswith(f"/datasets/{clip.dataset_id}/"):
         return redirect(back)
     return redirect("dataset_detail", pk=clip.dataset_id)
+
+
+FILE_TYPES = {"video": "video/mp4", "blendshapes": "text/csv", "blendshapes_qc": "text/csv", "audio": "audio/wav",
+              "audio_features": "application/octet-stream", "quality_mask": "application/octet-stream"}
+
+
+def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
+    """One file of a clip (the make_dataset layout), streamed; metadata comes from the clip's JSON."""
+    clip = access.get_clip(request.user, pk)
+    if role == "metadata":
+        path = clip.video.root / "data" / f"{clip.name}_metadata.json"
+        content_type = "application/json"
+    elif role in FILE_TYPES:
+        path = clip.file_path(role)
+        content_type = FILE_TYPES[role]
+    else:
+        raise Http404("no such file")
+    if path is None or not path.is_file():
+        raise Http404("the file is missing")
+    inline = role in ("video", "metadata")
+    return FileResponse(open(path, "rb"), content_type=content_type, as_attachment=not inline, filename=path.name)

@@ -106,7 +106,7 @@ def test_pages_and_no_n_plus_one(client, lab, django_assert_max_num_queries):
     video = talks.videos.first()
     template = talks.clips.first()
     Clip.objects.bulk_create([
-        Clip(dataset=talks, video=video, name=f"clip_{i:04d}", source_start_s=i, source_end_s=i + 5, duration_s=5,
+        Clip(dataset=talks, video=video, source_name=video.original_name, name=f"clip_{i:04d}", source_start_s=i, source_end_s=i + 5, duration_s=5,
              fps=25, frames=125, face_frames=125, face_rate=1.0, quality_score=i % 100, valid_rate=1, smoothness=0.5,
              range_validity=1, av_lag_ms=10, av_lag_abs_ms=10, speech_ratio=0.8, files=template.files)
         for i in range(1000, 1130)])
@@ -150,6 +150,20 @@ def test_other_team_gets_404_everywhere(client, lab):
     assert client.post(reverse("clip_update", args=[clip.pk]), {"action": "reject"}).status_code == 404
     clip.refresh_from_db()
     assert not clip.rejected
+
+
+def test_clip_files_are_served_to_the_team_only(client, lab, talk3_dataset):
+    clip = lab["talks"].clips.order_by("name").first()
+    login(client, "vic")
+    csv_file = client.get(reverse("clip_file", args=[clip.pk, "blendshapes"]))
+    assert csv_file.status_code == 200 and "attachment" in csv_file["Content-Disposition"]
+    expected = (talk3_dataset.root / "data" / "clip_0000_blendshapes.csv").read_bytes()
+    assert b"".join(csv_file.streaming_content) == expected
+    meta = client.get(reverse("clip_file", args=[clip.pk, "metadata"]))
+    assert b"".join(meta.streaming_content).startswith(b"{")
+    assert client.get(reverse("clip_file", args=[clip.pk, "secrets"])).status_code == 404
+    login(client, "bob")
+    assert client.get(reverse("clip_file", args=[clip.pk, "video"])).status_code == 404
 
 
 def test_thumbnail_is_a_jpeg(client, lab):

@@ -36,7 +36,7 @@ def team_video(transactional_db, media, tmp_path):
 
 def start_worker(**env) -> subprocess.Popen:
     environment = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), "SQLITE_PATH": str(settings.DATABASES["default"]["NAME"]),
-                   "Q_WORKERS": "1", "JOB_WORKERS": "1", **env}
+                   "Q_WORKERS": "2", "JOB_WORKERS": "1", **env}  # two workers share SQLite
     return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -59,6 +59,10 @@ def test_initial_admin_is_created_once(db, capsys, settings, tmp_path):
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
     assert (tmp_path / "initial_admin_password.txt").read_text().split() == ["admin", password]
+    from catalog.models import Membership
+
+    membership = Membership.objects.get(user=admin)
+    assert membership.role == "admin" and membership.team.datasets.filter(name="First dataset").exists()
     call_command("create_initial_admin")
     assert "existing administrator" in capsys.readouterr().out
     assert get_user_model().objects.filter(is_superuser=True).count() == 1

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create user 'admin' with a random password if no superuser exists; print the credentials."
+    help = ("Create user 'admin' with a random password if no superuser exists, with a team 'My lab' and a "
+            "dataset 'First dataset'; print the credentials.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default=os.environ.get("ADMIN_USERNAME", "admin"))
@@ -23,7 +24,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Log in with your existing administrator account{hint}.")
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        users.objects.create_superuser(opts["username"], email="", password=password)
+        admin = users.objects.create_superuser(opts["username"], email="", password=password)
+        from catalog.models import Dataset, Membership, Role, Team
+
+        team, _ = Team.objects.get_or_create(name="My lab")  # so the first log-in can upload straight away
+        Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})
+        Dataset.objects.get_or_create(team=team, name="First dataset", defaults={"created_by": admin})
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(f"{opts['username']}\n{password}\n")

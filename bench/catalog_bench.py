@@ -1,0 +1,201 @@
+"""Benchmark the catalog at 100,000 clips and a 2 GB resumable upload, over loopback.
+
+    .venv/bin/python bench/catalog_bench.py [--clips 100000] [--upload-gb 2]
+
+Seeds a throwaway SQLite database, starts the web server, logs in, and prints
+p50/p95 page times for the dataset list and filtered/sorted clip tables; then
+uploads a file in 8 MB tus chunks and prints its throughput next to a plain
+disk copy of the same file, with the server's RSS before and after.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def seed(data_dir: Path, clips: int) -> int:
+    """Create a team, a user 'bench' and one dataset of ``clips`` clips over 20 videos; return the dataset id."""
+    code = f"""
+import django, os, random
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model
+from catalog.models import Clip, Dataset, Membership, Tag, Team, Video
+user = get_user_model().objects.create_user("bench", password="bench-password-123")
+team = Team.objects.create(name="Bench lab")
+Membership.objects.create(team=team, user=user, role="member")
+ds = Dataset.objects.create(team=team, name="large")
+videos = [Video.objects.create(dataset=ds, original_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done")
+          for i in range(20)]
+tags = [Tag.objects.create(dataset=ds, name=n) for n in ("good", "noisy", "check")]
+rng = random.Random(0)
+batch = []
+for i in range({clips}):
+    lag = rng.gauss(60, 80)
+    batch.append(Clip(dataset=ds, video=videos[i % 20], source_name=videos[i % 20].original_name,
+                      name=f"clip_{{i:06d}}", source_start_s=i * 7.0,
+                      source_end_s=i * 7.0 + 5, duration_s=rng.uniform(2, 180), fps=25, frames=125, face_frames=120,
+                      face_rate=rng.uniform(0.5, 1), quality_score=rng.uniform(20, 100), valid_rate=rng.random(),
+                      smoothness=rng.random(), range_validity=1.0, av_lag_ms=lag, av_lag_abs_ms=abs(lag),
+                      av_correlation=rng.random(), speech_ratio=rng.random(), files={{}}))
+    if len(batch) == 5000:
+        Clip.objects.bulk_create(batch); batch = []
+Clip.objects.bulk_create(batch)
+through = Clip.tags.through
+ids = list(Clip.objects.filter(dataset=ds).values_list("id", flat=True)[::10])
+through.objects.bulk_create([through(clip_id=c, tag_id=tags[c % 3].id) for c in ids], batch_size=5000)
+from catalog.db import refresh_planner_stats
+refresh_planner_stats()  # as import_dataset does after adding clips
+print(ds.id)
+"""
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+
+
+class Session:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def get(self, path: str) -> bytes:
+        with self.opener.open(self.base + path) as r:
+            return r.read()
+
+    def request(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"X-CSRFToken": self.csrf(), "Referer": self.base + "/", **(headers or {})})
+        return self.opener.open(req)
+
+    def login(self, user: str, password: str) -> None:
+        page = self.get("/accounts/login/").decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"username": user, "password": password, "csrfmiddlewaretoken": token}).encode()
+        self.request("POST", "/accounts/login/", body, {"Content-Type": "application/x-www-form-urlencoded"}).read()
+
+
+def timed(session: Session, path: str, repeats: int) -> tuple[float, float]:
+    session.get(path)  # warm
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        session.get(path)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clips", type=int, default=100_000)
+    parser.add_argument("--upload-gb", type=float, default=2.0)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    t = time.perf_counter()
+    dataset = seed(work, args.clips)
+    print(f"seeded {args.clips} clips in {time.perf_counter() - t:.1f} s")
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(work)}
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        session = Session(base)
+        session.login("bench", "bench-password-123")
+        pages = {
+            "dataset list": "/",
+            "clip table": f"/datasets/{dataset}/",
+            "filtered (score>=60, duration<=30)": f"/datasets/{dataset}/?score_min=60&duration_max=30",
+            "sorted by score desc": f"/datasets/{dataset}/?sort=-score",
+            "filtered + sorted by |lag|, page 50": f"/datasets/{dataset}/?score_min=40&face_min=0.7&sort=lag&page=50",
+            "tag filter, sorted by source": f"/datasets/{dataset}/?tag=noisy&sort=video",
+        }
+        for name, path in pages.items():
+            p50, p95 = timed(session, path, args.repeats)
+            print(f"  {name:40s} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+
+        size = int(args.upload_gb * 1024**3)
+        source = work / "upload.bin"
+        with open(source, "wb") as fh:
+            block = random.Random(1).randbytes(8 * 1024**2)
+            for _ in range(size // len(block)):
+                fh.write(block)
+        t = time.perf_counter()
+        shutil.copyfile(source, work / "copy.bin")
+        with open(work / "copy.bin", "rb+") as fh:
+            os.fsync(fh.fileno())
+        copy_s = time.perf_counter() - t
+        os.unlink(work / "copy.bin")
+        rss_before = rss_mib(server.pid)
+        created = session.request("POST", f"/datasets/{dataset}/uploads/", b"", {
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(size),
+            "Upload-Metadata": "filename dXBsb2FkLmJpbg=="})
+        url = created.headers["Location"]
+        chunk = 8 * 1024**2
+        peak = rss_before
+        t = time.perf_counter()
+        with open(source, "rb") as fh:
+            offset = 0
+            while offset < size:
+                data = fh.read(chunk)
+                try:
+                    session.request("PATCH", url, data, {"Tus-Resumable": "1.0.0", "Upload-Offset": str(offset),
+                                                         "Content-Type": "application/offset+octet-stream"}).read()
+                except urllib.error.HTTPError as exc:  # the last chunk: random bytes are rejected as "not a video"
+                    if exc.code != 422:
+                        raise
+                offset += len(data)
+                peak = max(peak, rss_mib(server.pid))
+        upload_s = time.perf_counter() - t
+        print(f"upload {size / 1024**3:.1f} GiB in 8 MiB tus chunks: {size / upload_s / 1e6:.0f} MB/s; plain disk copy "
+              f"{size / copy_s / 1e6:.0f} MB/s; ratio {copy_s / upload_s:.2f}")
+        print(f"server RSS: {rss_before:.0f} MiB before, peak {peak:.0f} MiB during the upload")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
