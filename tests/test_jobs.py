@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,10 @@ def test_cancel_and_retry(team_video, client):
     from django_q.models import OrmQ
 
     client.login(username="ana", password=PASSWORD)
+    page = client.get(reverse("video_detail", args=[team_video.pk])).content.decode()
+    # a queued job offers cancel, not retry
+    assert not re.search(r'id="cancel-form"\s+hidden', page)
+    assert re.search(r'id="retry-form"\s+hidden', page)
     client.post(reverse("video_cancel", args=[team_video.pk]))
     team_video.refresh_from_db()
     assert team_video.status == Video.Status.CANCELLED

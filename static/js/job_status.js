@@ -16,6 +16,11 @@
         bar.value = s.clips_done;
         document.getElementById("job-clips").textContent = `${s.clips_done} / ${s.clips_total} clips`;
         document.getElementById("job-error").textContent = s.error;
+        const active = s.status === "queued" || s.status === "running";
+        for (const [id, show] of [["cancel-form", active], ["retry-form", s.status === "failed" || s.status === "cancelled"]]) {
+          const form = document.getElementById(id);
+          if (form) form.hidden = !show;
+        }
         if (s.status === "done" || s.status === "failed" || s.status === "cancelled") return;
       }
     } catch (e) { /* the server restarts: keep polling */ }
