@@ -72,11 +72,12 @@ def test_upload_watch_progress_and_filter(browser, live_server, lab, media):
     worker = start_worker()
     try:
         page.set_input_files("#upload-input", str(media("talk3.mp4")))
-        page.wait_for_selector(".upload-row.done a", timeout=60_000)
+        page.wait_for_selector(".upload-row.done a", timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "upload-done.png"), full_page=True)
         page.click(".upload-row.done a")
         page.wait_for_selector("#job-status")
-        page.wait_for_function("document.getElementById('job-status').textContent === 'Running'", timeout=120_000)
+        page.wait_for_function("['Running', 'Done'].includes(document.getElementById('job-status').textContent)",
+                               timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "job-running.png"), full_page=True)
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         assert page.inner_text("#job-clips") == "3 / 3 clips"
@@ -114,12 +115,13 @@ def test_upload_resumes_after_reload(browser, live_server, lab, media, settings)
     resource = re.compile(r".*/uploads/[0-9a-f-]{36}/$")
     page.route(resource, lambda route: cut_after_three(route) if route.request.method == "PATCH" else route.continue_())
     page.set_input_files("#upload-input", str(data))
-    wait_until(page, lambda: patches["n"] > 3, 60)
+    wait_until(page, lambda: patches["n"] > 3, 120)
     assert Upload.objects.get().offset == 3 * 128 * 1024  # three chunks arrived, then the connection broke
+    page.reload()  # first stop the old page's retry loop, then let the network back
     page.unroute(resource)
-    page.reload()
     page.set_input_files("#upload-input", str(data))  # the user picks the same file again
-    page.wait_for_selector(".upload-row.done", timeout=60_000)
+    page.wait_for_selector(".upload-row.done, .upload-row.failed", timeout=120_000)
+    assert page.locator(".upload-row.done").count() == 1, page.inner_text("#upload-list")
     assert Upload.objects.count() == 1, "the upload must resume, not start over"
     video = Video.objects.get()
     assert Path(video.source_path).read_bytes() == data.read_bytes()
