@@ -158,5 +158,9 @@ def test_viewer_cannot_cancel_and_outsider_gets_404(team_video, client):
     client.login(username="bob", password=PASSWORD)
     assert client.get(reverse("video_detail", args=[team_video.pk])).status_code == 404
     assert client.get(reverse("video_status", args=[team_video.pk])).status_code == 404
+    assert client.post(reverse("video_cancel", args=[team_video.pk])).status_code == 404
+    Video.objects.filter(pk=team_video.pk).update(status=Video.Status.FAILED)
+    assert client.post(reverse("video_retry", args=[team_video.pk])).status_code == 404
+    Video.objects.filter(pk=team_video.pk).update(status=Video.Status.QUEUED)
     team_video.refresh_from_db()
     assert team_video.status == Video.Status.QUEUED
