@@ -173,3 +173,17 @@ class Upload(models.Model):
     @property
     def path(self) -> Path:
         return Path(settings.DATA_DIR) / "uploads" / f"{self.id}.part"
+
+
+class ApiToken(models.Model):
+    """A key for scripts (curl -H "Authorization: Token KEY"); only its sha256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)  # shown so a user can tell tokens apart
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,10 +1,14 @@
 from django.urls import path
 
-from . import team_views, uploads, views
+from . import downloads, team_views, tokens, uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
+    path("datasets/<int:pk>/download/", downloads.download, name="dataset_download"),
+    path("tokens/", tokens.token_list, name="token_list"),
+    path("tokens/new/", tokens.token_create, name="token_create"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("teams/<int:pk>/", team_views.team_detail, name="team_detail"),
     path("teams/<int:pk>/members/", team_views.team_members, name="team_members"),
     path("clips/<int:pk>/thumbnail.jpg", views.clip_thumbnail, name="clip_thumbnail"),
