@@ -18,7 +18,8 @@ import numpy as np
 from .atomic import atomic_output
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
-from .decode import VideoFrameReader, prefetch
+from .decode import VideoFrameReader
+from .prefetch import prefetch
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
 from .frame_writers import CsvFrameWriter, FrameRecord

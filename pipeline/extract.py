@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output, check_writable_target
-from .decode import DecodedFrame, DecodeProblem, VideoFrameReader, prefetch
+from .decode import DecodedFrame, DecodeProblem, VideoFrameReader
+from .prefetch import prefetch
 from .errors import InputError
 from .frame_writers import WRITERS, FrameRecord
 from .landmarks import FaceLandmarkTracker

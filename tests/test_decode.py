@@ -5,7 +5,8 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.decode import VideoFrameReader, prefetch
+from pipeline.decode import VideoFrameReader
+from pipeline.prefetch import prefetch
 from pipeline.probe import probe
 from tests.media_factory import remux, set_display_rotation, truncate, write_video
 

@@ -1,0 +1,155 @@
+"""Benchmark a filtered zip download of about 1 GB over loopback, with an API token.
+
+    .venv/bin/python bench/download_bench.py [--gb 1]
+
+Creates clip files (random bytes, 5 MB "videos" and small data files) for 100,000
+clips' worth of catalog rows (only the first few hundred carry the big files),
+starts the web server, downloads the filtered zip with a token and prints the
+first-byte time, the throughput next to reading the same files from disk, and the
+server's RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.catalog_bench import free_port, rss_mib  # noqa: E402
+
+
+def seed(data_dir: Path, clips_with_files: int, total_clips: int) -> tuple[int, str, list[Path]]:
+    folder = data_dir / "dataset"
+    (folder / "clips").mkdir(parents=True)
+    (folder / "data").mkdir()
+    rng = random.Random(0)
+    blob = rng.randbytes(5 * 1024**2)
+    paths = []
+    for i in range(clips_with_files):
+        video = folder / "clips" / f"clip_{i:06d}.mp4"
+        video.write_bytes(blob)
+        csv_file = folder / "data" / f"clip_{i:06d}_blendshapes.csv"
+        csv_file.write_bytes(blob[:200_000])
+        paths += [video, csv_file]
+    code = f"""
+import django, os, random
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model
+from catalog.models import Clip, Dataset, Membership, Team, Video
+from catalog.tokens import issue
+from catalog.db import refresh_planner_stats
+user = get_user_model().objects.create_user("bench", password="bench-password-123")
+team = Team.objects.create(name="Bench lab")
+Membership.objects.create(team=team, user=user, role="viewer")
+ds = Dataset.objects.create(team=team, name="large")
+video = Video.objects.create(dataset=ds, original_name="talk.mp4", output_dir={str(folder)!r}, status="done")
+rng = random.Random(0)
+batch = []
+for i in range({total_clips}):
+    has = i < {clips_with_files}
+    files = {{"video": {{"path": f"clips/clip_{{i:06d}}.mp4", "bytes": 0, "sha256": ""}},
+              "blendshapes": {{"path": f"data/clip_{{i:06d}}_blendshapes.csv", "bytes": 0, "sha256": ""}}}} if has else {{}}
+    batch.append(Clip(dataset=ds, video=video, source_name="talk.mp4", name=f"clip_{{i:06d}}", source_start_s=i,
+                      source_end_s=i + 5, duration_s=5, fps=25, frames=125, face_frames=125, face_rate=1.0,
+                      quality_score=95 if has else rng.uniform(0, 80), valid_rate=1, smoothness=0.5, range_validity=1,
+                      av_lag_ms=10, av_lag_abs_ms=10, speech_ratio=0.8, files=files))
+    if len(batch) == 5000:
+        Clip.objects.bulk_create(batch); batch = []
+Clip.objects.bulk_create(batch)
+refresh_planner_stats()
+print(ds.id, issue(user, "bench"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "DATA_DIR": str(data_dir)},
+                         capture_output=True, text=True, check=True)
+    dataset, token = out.stdout.strip().splitlines()[-1].split()
+    return int(dataset), token, paths
+
+
+def drop_page_cache() -> bool:
+    """Make the next reads come from the disk (needs root); False when not allowed."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gb", type=float, default=1.0)
+    args = parser.parse_args()
+    clips_with_files = int(args.gb * 1024**3 / (5 * 1024**2 + 200_000))
+    work = Path(tempfile.mkdtemp(prefix="bench-download-"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    dataset, token, paths = seed(work, clips_with_files, 100_000)
+    total = sum(p.stat().st_size for p in paths)
+    cold = drop_page_cache()
+    t = time.perf_counter()
+    for p in paths:
+        with open(p, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    disk_s = time.perf_counter() - t
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=REPO,
+                              env={**os.environ, "DATA_DIR": str(work)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        rss_before, peak = rss_mib(server.pid), [0.0]
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_mib(server.pid))
+                time.sleep(0.2)
+
+        threading.Thread(target=watch, daemon=True).start()
+        if cold:
+            drop_page_cache()
+        request = urllib.request.Request(f"{base}/datasets/{dataset}/download/?score_min=90&files=video,blendshapes",
+                                         headers={"Authorization": f"Token {token}"})
+        t = time.perf_counter()
+        received = 0
+        with urllib.request.urlopen(request) as response:
+            first = response.read(1)
+            first_byte = time.perf_counter() - t
+            received = len(first)
+            while block := response.read(1 << 20):
+                received += len(block)
+        download_s = time.perf_counter() - t
+        done.set()
+        print(f"{clips_with_files} clips of 100,000 matched; zip {received / 1e9:.2f} GB; first byte after {first_byte * 1000:.0f} ms")
+        state = "cold page cache (dropped before each)" if cold else "warm page cache (could not drop it)"
+        print(f"download {received / download_s / 1e6:.0f} MB/s; reading the same files from disk {total / disk_s / 1e6:.0f} MB/s; "
+              f"ratio {(received / download_s) / (total / disk_s):.2f}; {state}")
+        print(f"server RSS: {rss_before:.0f} MiB before, peak {peak[0]:.0f} MiB during the download")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
