@@ -83,6 +83,9 @@ def test_interrupted_download_leaves_nothing(client, lab, settings, talk3_datase
     first = next(stream)
     assert first[:2] == b"PK"  # bytes flow before the zip is complete
     response.close()  # the client hangs up
+    import threading
+
+    assert not [t for t in threading.enumerate() if t.name == "zip-read-ahead" and t.is_alive()]
     assert files_under(settings.DATA_DIR) | files_under(talk3_dataset.root) == before
 
 
