@@ -16,9 +16,7 @@ import platform
 import random
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,22 +25,14 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.web_harness import rss_mib, running_server, seed_database  # noqa: E402
 
 
 def seed(data_dir: Path, clips: int) -> int:
-    """Create a team, a user 'bench' and one dataset of ``clips`` clips over 20 videos; return the dataset id."""
-    code = f"""
-import django, os, random
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from django.contrib.auth import get_user_model
-from catalog.models import Clip, Dataset, Membership, Tag, Team, Video
-user = get_user_model().objects.create_user("bench", password="bench-password-123")
-team = Team.objects.create(name="Bench lab")
-Membership.objects.create(team=team, user=user, role="member")
-ds = Dataset.objects.create(team=team, name="large")
+    """One dataset of ``clips`` clips over 20 videos, a tenth of them tagged; return the dataset id."""
+    snippet = f"""
 videos = [Video.objects.create(dataset=ds, original_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done")
           for i in range(20)]
 tags = [Tag.objects.create(dataset=ds, name=n) for n in ("good", "noisy", "check")]
@@ -62,24 +52,10 @@ Clip.objects.bulk_create(batch)
 through = Clip.tags.through
 ids = list(Clip.objects.filter(dataset=ds).values_list("id", flat=True)[::10])
 through.objects.bulk_create([through(clip_id=c, tag_id=tags[c % 3].id) for c in ids], batch_size=5000)
-from catalog.db import refresh_planner_stats
 refresh_planner_stats()  # as import_dataset does after adding clips
 print(ds.id)
 """
-    env = {**os.environ, "DATA_DIR": str(data_dir)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+    return int(seed_database(data_dir, "member", snippet))
 
 
 class Session:
@@ -129,18 +105,7 @@ def main() -> None:
     t = time.perf_counter()
     dataset = seed(work, args.clips)
     print(f"seeded {args.clips} clips in {time.perf_counter() - t:.1f} s")
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(work)}
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/")
-                break
-            except OSError:
-                time.sleep(0.2)
+    with running_server(work) as (base, server_pid):
         session = Session(base)
         session.login("bench", "bench-password-123")
         pages = {
@@ -159,15 +124,16 @@ def main() -> None:
         source = work / "upload.bin"
         with open(source, "wb") as fh:
             block = random.Random(1).randbytes(8 * 1024**2)
-            for _ in range(size // len(block)):
+            for _ in range(max(size // len(block), 1)):
                 fh.write(block)
+        size = source.stat().st_size  # whole 8 MiB blocks
         t = time.perf_counter()
         shutil.copyfile(source, work / "copy.bin")
         with open(work / "copy.bin", "rb+") as fh:
             os.fsync(fh.fileno())
         copy_s = time.perf_counter() - t
         os.unlink(work / "copy.bin")
-        rss_before = rss_mib(server.pid)
+        rss_before = rss_mib(server_pid)
         created = session.request("POST", f"/datasets/{dataset}/uploads/", b"", {
             "Tus-Resumable": "1.0.0", "Upload-Length": str(size),
             "Upload-Metadata": "filename dXBsb2FkLmJpbg=="})
@@ -186,15 +152,12 @@ def main() -> None:
                     if exc.code != 422:
                         raise
                 offset += len(data)
-                peak = max(peak, rss_mib(server.pid))
+                peak = max(peak, rss_mib(server_pid))
         upload_s = time.perf_counter() - t
         print(f"upload {size / 1024**3:.1f} GiB in 8 MiB tus chunks: {size / upload_s / 1e6:.0f} MB/s; plain disk copy "
               f"{size / copy_s / 1e6:.0f} MB/s; ratio {copy_s / upload_s:.2f}")
         print(f"server RSS: {rss_before:.0f} MiB before, peak {peak:.0f} MiB during the upload")
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.catalog_bench import free_port, rss_mib  # noqa: E402
+from bench.web_harness import rss_mib, running_server, seed_database  # noqa: E402
 
 
 def seed(data_dir: Path, clips_with_files: int, total_clips: int) -> tuple[int, str, list[Path]]:
@@ -42,20 +41,8 @@ def seed(data_dir: Path, clips_with_files: int, total_clips: int) -> tuple[int, 
         csv_file = folder / "data" / f"clip_{i:06d}_blendshapes.csv"
         csv_file.write_bytes(blob[:200_000])
         paths += [video, csv_file]
-    code = f"""
-import django, os, random
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from django.contrib.auth import get_user_model
-from catalog.models import Clip, Dataset, Membership, Team, Video
+    snippet = f"""
 from catalog.tokens import issue
-from catalog.db import refresh_planner_stats
-user = get_user_model().objects.create_user("bench", password="bench-password-123")
-team = Team.objects.create(name="Bench lab")
-Membership.objects.create(team=team, user=user, role="viewer")
-ds = Dataset.objects.create(team=team, name="large")
 video = Video.objects.create(dataset=ds, original_name="talk.mp4", output_dir={str(folder)!r}, status="done")
 rng = random.Random(0)
 batch = []
@@ -73,9 +60,7 @@ Clip.objects.bulk_create(batch)
 refresh_planner_stats()
 print(ds.id, issue(user, "bench"))
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "DATA_DIR": str(data_dir)},
-                         capture_output=True, text=True, check=True)
-    dataset, token = out.stdout.strip().splitlines()[-1].split()
+    dataset, token = seed_database(data_dir, "viewer", snippet).split()
     return int(dataset), token, paths
 
 
@@ -106,23 +91,13 @@ def main() -> None:
             while fh.read(1 << 20):
                 pass
     disk_s = time.perf_counter() - t
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=REPO,
-                              env={**os.environ, "DATA_DIR": str(work)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/accounts/login/")
-                break
-            except OSError:
-                time.sleep(0.2)
-        rss_before, peak = rss_mib(server.pid), [0.0]
+    with running_server(work) as (base, server_pid):
+        rss_before, peak = rss_mib(server_pid), [0.0]
         done = threading.Event()
 
         def watch() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], rss_mib(server.pid))
+                peak[0] = max(peak[0], rss_mib(server_pid))
                 time.sleep(0.2)
 
         threading.Thread(target=watch, daemon=True).start()
@@ -145,10 +120,7 @@ def main() -> None:
         print(f"download {received / download_s / 1e6:.0f} MB/s; reading the same files from disk {total / disk_s / 1e6:.0f} MB/s; "
               f"ratio {(received / download_s) / (total / disk_s):.2f}; {state}")
         print(f"server RSS: {rss_before:.0f} MiB before, peak {peak[0]:.0f} MiB during the download")
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

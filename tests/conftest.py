@@ -76,3 +76,26 @@ def talk3_dataset(media, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("talk3_dataset")
     return build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)
+
+
+CATALOG_PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def lab(db, talk3_dataset):
+    """Two teams: lab A owns the imported talk3 dataset ("talks"), with 'ana' a member and 'vic' a viewer;
+    'bob' is admin of lab B, which owns an empty dataset ("secret")."""
+    from django.contrib.auth import get_user_model
+
+    from catalog.importer import import_folder
+    from catalog.models import Dataset, Membership, Role, Team
+
+    users = {name: get_user_model().objects.create_user(name, password=CATALOG_PASSWORD) for name in ("ana", "vic", "bob")}
+    team_a, team_b = Team.objects.create(name="Lab A"), Team.objects.create(name="Lab B")
+    Membership.objects.create(team=team_a, user=users["ana"], role=Role.MEMBER)
+    Membership.objects.create(team=team_a, user=users["vic"], role=Role.VIEWER)
+    Membership.objects.create(team=team_b, user=users["bob"], role=Role.ADMIN)
+    talks = Dataset.objects.create(team=team_a, name="talks")
+    import_folder(talks, talk3_dataset.root)
+    other = Dataset.objects.create(team=team_b, name="secret")
+    return {"users": users, "talks": talks, "other": other, "team_a": team_a}

@@ -2,32 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
 from catalog.importer import import_folder
-from catalog.models import Clip, Dataset, Membership, Role, Team, Video
-
-PASSWORD = "a-long-test-password"
-
-
-@pytest.fixture
-def lab(db, talk3_dataset):
-    """Two teams; 'ana' is a member of lab A (which owns the talk3 dataset), 'vic' a viewer there, 'bob' in lab B."""
-    users = {name: get_user_model().objects.create_user(name, password=PASSWORD) for name in ("ana", "vic", "bob")}
-    team_a, team_b = Team.objects.create(name="Lab A"), Team.objects.create(name="Lab B")
-    Membership.objects.create(team=team_a, user=users["ana"], role=Role.MEMBER)
-    Membership.objects.create(team=team_a, user=users["vic"], role=Role.VIEWER)
-    Membership.objects.create(team=team_b, user=users["bob"], role=Role.ADMIN)
-    talks = Dataset.objects.create(team=team_a, name="talks")
-    import_folder(talks, talk3_dataset.root)
-    other = Dataset.objects.create(team=team_b, name="secret")
-    return {"users": users, "talks": talks, "other": other, "team_a": team_a}
+from catalog.models import Clip, Dataset, Video
+from tests.conftest import CATALOG_PASSWORD
 
 
 def login(client, name: str):
-    assert client.login(username=name, password=PASSWORD)
+    assert client.login(username=name, password=CATALOG_PASSWORD)
     return client
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from catalog.models import Clip
 from catalog.tokens import issue
-from tests.test_catalog import lab, login  # noqa: F401  (fixture)
+from tests.test_catalog import login
 
 
 def fetch_zip(response) -> zipfile.ZipFile:

@@ -1,0 +1,72 @@
+"""What the web benchmarks share: a seeded throwaway database and a running server on loopback."""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Run inside a Django process: migrate, then a user "bench" with ``ROLE`` in team "Bench lab" and a dataset
+# "large"; the snippet that follows sees ``user``, ``team`` and ``ds``.
+_SETUP = """
+import django, os, random
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model
+from catalog.db import refresh_planner_stats
+from catalog.models import Clip, Dataset, Membership, Tag, Team, Video
+user = get_user_model().objects.create_user("bench", password="bench-password-123")
+team = Team.objects.create(name="Bench lab")
+Membership.objects.create(team=team, user=user, role={role!r})
+ds = Dataset.objects.create(team=team, name="large")
+"""
+
+
+def seed_database(data_dir: Path, role: str, snippet: str) -> str:
+    """Run the setup plus ``snippet`` against DATA_DIR=``data_dir``; return the last line it printed."""
+    code = _SETUP.format(role=role) + snippet
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "DATA_DIR": str(data_dir)},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path) -> Iterator[tuple[str, int]]:
+    """``manage.py runserver`` (what the quick start runs) on a free port; yields (base URL, pid)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=REPO,
+                              env={**os.environ, "DATA_DIR": str(data_dir)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/accounts/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait()
