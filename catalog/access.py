@@ -42,6 +42,10 @@ def get_clip(user, pk: int, min_role: str = Role.VIEWER) -> Clip:
     return get_object_or_404(clips_for(user, min_role).select_related("video", "dataset"), pk=pk)
 
 
+def get_video(user, pk: int, min_role: str = Role.VIEWER) -> Video:
+    return get_object_or_404(videos_for(user, min_role).select_related("dataset__team"), pk=pk)
+
+
 def require_role(user, team: Team, min_role: str) -> str:
     """404 for outsiders; 403 for members whose role is too low (they can see the object already)."""
     role = role_in(user, team)

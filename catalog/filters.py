@@ -1,8 +1,39 @@
-"""The clip table's filter and sort, validated from the URL query (so a filtered view is a shareable link)."""
+"""The clip table's filter and sort, validated from the URL query (so a filtered view is a shareable link).
+
+Every metric in METRICS can be bounded with ``<key>_min`` / ``<key>_max`` (inclusive); the form shows the
+common bounds and keeps the rest under "more filters", and reports link into the table with the same keys.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django import forms
 from django.db.models import QuerySet
+
+
+@dataclass(frozen=True)
+class Metric:
+    field: str  # Clip column
+    label: str
+    lo: float | None = None  # the range the value can take (form validation)
+    hi: float | None = None
+
+
+METRICS: dict[str, Metric] = {
+    "score": Metric("quality_score", "Score", 0, 100),
+    "duration": Metric("duration_s", "Duration (s)", 0),
+    "face": Metric("face_rate", "Face-frame rate", 0, 1),
+    "lag": Metric("av_lag_abs_ms", "|A/V lag| (ms)", 0),
+    "speech": Metric("speech_ratio", "Speech ratio", 0, 1),
+    "valid": Metric("valid_rate", "Valid-frame rate", 0, 1),
+    "smooth": Metric("smoothness", "Smoothness", 0, 1),
+    "range": Metric("range_validity", "Range validity", 0, 1),
+    "corr": Metric("av_correlation", "A/V correlation", -1, 1),
+    "avlag": Metric("av_lag_ms", "A/V lag, signed (ms)"),
+    "start": Metric("source_start_s", "Start in source (s)", 0),
+}
+# Bounds shown in the main row of the form; the others sit under "more filters".
+PRIMARY_BOUNDS = ("score_min", "score_max", "duration_min", "duration_max", "face_min", "lag_max", "speech_min")
 
 SORTABLE = {
     "name": "name", "video": "source_name", "start": "source_start_s", "duration": "duration_s",
@@ -11,14 +42,12 @@ SORTABLE = {
 }
 
 
+def _bound_field(metric: Metric, side: str) -> forms.FloatField:
+    symbol = "≥" if side == "min" else "≤"
+    return forms.FloatField(required=False, min_value=metric.lo, max_value=metric.hi, label=f"{metric.label} {symbol}")
+
+
 class ClipFilter(forms.Form):
-    score_min = forms.FloatField(required=False, min_value=0, max_value=100, label="Score ≥")
-    score_max = forms.FloatField(required=False, min_value=0, max_value=100, label="Score ≤")
-    duration_min = forms.FloatField(required=False, min_value=0, label="Duration ≥ (s)")
-    duration_max = forms.FloatField(required=False, min_value=0, label="Duration ≤ (s)")
-    face_min = forms.FloatField(required=False, min_value=0, max_value=1, label="Face-frame rate ≥")
-    lag_max = forms.FloatField(required=False, min_value=0, label="|A/V lag| ≤ (ms)")
-    speech_min = forms.FloatField(required=False, min_value=0, max_value=1, label="Speech ratio ≥")
     video = forms.IntegerField(required=False, widget=forms.Select, label="Source video")
     tag = forms.CharField(required=False, max_length=60, label="Tag")
     rejected = forms.ChoiceField(required=False, choices=[("exclude", "hide rejected"), ("include", "show all"),
@@ -27,22 +56,31 @@ class ClipFilter(forms.Form):
 
     def __init__(self, *args, videos=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        bounds = {f"{key}_{side}": _bound_field(metric, side) for key, metric in METRICS.items() for side in ("min", "max")}
+        ordered = {name: bounds.pop(name) for name in PRIMARY_BOUNDS}
+        self.fields = {**ordered, **{k: v for k, v in self.fields.items()}, **bounds}
         self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.original_name) for v in videos]
+
+    def primary_fields(self) -> list:
+        return [self[name] for name in (*PRIMARY_BOUNDS, "video", "tag", "rejected")]
+
+    def secondary_fields(self) -> list:
+        shown = {*PRIMARY_BOUNDS, "video", "tag", "rejected", "sort"}
+        return [self[name] for name in self.fields if name not in shown]
 
     def clean_sort(self) -> str:
         value = self.cleaned_data.get("sort") or "name"
         return value if value.lstrip("-") in SORTABLE else "name"
 
-    def apply(self, clips: QuerySet) -> QuerySet:
+    def restrict(self, clips: QuerySet) -> QuerySet:
+        """Apply the filter (not the order): what a report aggregates over."""
         data = self.cleaned_data if self.is_valid() else {}
-        bounds = {
-            "score_min": "quality_score__gte", "score_max": "quality_score__lte", "duration_min": "duration_s__gte",
-            "duration_max": "duration_s__lte", "face_min": "face_rate__gte", "lag_max": "av_lag_abs_ms__lte",
-            "speech_min": "speech_ratio__gte", "video": "video_id",
-        }
-        for key, lookup in bounds.items():
-            if data.get(key) is not None:
-                clips = clips.filter(**{lookup: data[key]})
+        for key, metric in METRICS.items():
+            for side, lookup in (("min", "gte"), ("max", "lte")):
+                if data.get(f"{key}_{side}") is not None:
+                    clips = clips.filter(**{f"{metric.field}__{lookup}": data[f"{key}_{side}"]})
+        if data.get("video") is not None:
+            clips = clips.filter(video_id=data["video"])
         if data.get("tag"):
             clips = clips.filter(tags__name=data["tag"])
         rejected = data.get("rejected") or "exclude"
@@ -52,10 +90,15 @@ class ClipFilter(forms.Form):
             clips = clips.filter(rejected__in=[False])
         elif rejected == "only":
             clips = clips.filter(rejected__in=[True])
+        return clips
+
+    def apply(self, clips: QuerySet) -> QuerySet:
+        """Filter and order, as the clip table and downloads show them."""
+        data = self.cleaned_data if self.is_valid() else {}
         sort = data.get("sort") or "name"
         field = SORTABLE[sort.lstrip("-")]
         order = f"-{field}" if sort.startswith("-") else field
-        return clips.order_by(order, "id")
+        return self.restrict(clips).order_by(order, "id")
 
     def active(self) -> dict:
         """The filter as it stands, for the manifest of a download and for display."""

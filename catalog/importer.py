@@ -40,6 +40,20 @@ def read_manifest(folder: Path) -> list[dict]:
     return lines
 
 
+REPORT_KEYS = ("source_duration_s", "totals", "score", "dropped_segments", "failed_clips", "recommendations", "params")
+
+
+def read_report(folder: Path) -> dict:
+    """The parts of dataset_report.json that are not clip rows; {} when the folder has none (or it is unreadable)."""
+    try:
+        report = json.loads((folder / "dataset_report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(report, dict):
+        return {}
+    return {"source": report.get("source"), **{key: report[key] for key in REPORT_KEYS if key in report}}
+
+
 def clip_fields(line: dict) -> dict:
     lag = line.get("av_lag_ms")
     return {
@@ -58,13 +72,16 @@ def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
     folder = Path(folder).resolve()
     lines = read_manifest(folder)
     created = updated = 0
-    sources = sorted({line["source"] for line in lines}) or [folder.name]
+    report = read_report(folder)
+    sources = sorted({line["source"] for line in lines}) or [report.get("source") or folder.name]
     with transaction.atomic():
         videos = {}
         for source in sources:
             video, _ = Video.objects.get_or_create(
                 dataset=dataset, original_name=source, output_dir=str(folder),
                 defaults={"status": Video.Status.DONE, "stage": "imported"})
+            if report and report.get("source") == source:
+                Video.objects.filter(pk=video.pk).update(report=report)
             videos[source] = video
         for line in lines:
             _, was_created = Clip.objects.update_or_create(

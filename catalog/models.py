@@ -77,6 +77,8 @@ class Video(models.Model):
     clips_done = models.PositiveIntegerField(default=0)
     clips_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # From make_dataset's dataset_report.json: what is not a clip row (dropped segments, failed clips, totals).
+    report = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

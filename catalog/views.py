@@ -55,6 +55,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sort_query": sort_query.urlencode(), "current_sort": current_sort, "sortable": SORTABLE,
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(), "videos": videos,
         "upload_form": UploadParamsForm(auto_id="upload_%s"), "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        "more_filters_active": any(f.value() not in (None, "") for f in form.secondary_fields()),
     })
 
 
@@ -89,7 +90,7 @@ def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, "Unknown action.")
     back = request.POST.get("next", "")
-    if back.startswith(f"/datasets/{clip.dataset_id}/"):
+    if back.startswith((f"/datasets/{clip.dataset_id}/", f"/clips/{clip.pk}/")):
         return redirect(back)
     return redirect("dataset_detail", pk=clip.dataset_id)
 

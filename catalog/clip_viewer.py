@@ -1,0 +1,119 @@
+"""The clip viewer: video, QC details, and the per-frame curves its charts draw (fetched as JSON)."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from . import access
+from .models import Clip, Role
+
+DEFAULT_BLENDSHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "eyeBlinkLeft")
+DEFAULT_FEATURES = ("rms", "f0")
+MAX_CURVES = 52 + 3  # every blendshape and the head pose
+META_COLUMNS = ("frame", "time_s", "face")
+
+
+def _metadata(clip: Clip) -> dict:
+    try:
+        return json.loads((clip.video.root / "data" / f"{clip.name}_metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _neighbours(clip: Clip) -> tuple[Clip | None, Clip | None]:
+    siblings = Clip.objects.filter(video_id=clip.video_id).only("id", "name")
+    previous = siblings.filter(name__lt=clip.name).order_by("-name").first()
+    following = siblings.filter(name__gt=clip.name).order_by("name").first()
+    return previous, following
+
+
+def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    clip = access.get_clip(request.user, pk)
+    meta = _metadata(clip)
+    role = access.role_in(request.user, clip.dataset.team)
+    previous, following = _neighbours(clip)
+    curve_names = [*meta.get("blendshape_names", []), *meta.get("head_pose_names", [])]
+    feature_names = [name for name in (meta.get("audio", {}).get("features") or {})]
+    return render(request, "catalog/clip_detail.html", {
+        "clip": clip, "meta": meta, "quality": meta.get("quality", {}), "av_sync": meta.get("av_sync", {}),
+        "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": clip.tags.all(), "dataset_tags": clip.dataset.tags.all(),
+        "previous": previous, "following": following, "curve_names": curve_names, "feature_names": feature_names,
+        "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
+        "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
+        "files": [(role_name, clip.files.get(role_name)) for role_name in
+                  ("video", "audio", "blendshapes", "blendshapes_qc", "audio_features", "quality_mask")],
+    })
+
+
+def _number(text: str) -> float | None:
+    if text == "":
+        return None
+    value = float(text)
+    return None if math.isnan(value) else round(value, 5)
+
+
+def read_curves(path: Path, names: list[str]) -> tuple[list[float], list[bool], dict[str, list[float | None]]]:
+    """time_s, face flags and the named columns of a blendshape CSV (empty cells -> None)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        columns = {name: header.index(name) for name in names if name in header}
+        t_col, face_col = header.index("time_s"), header.index("face")
+        times, faces, values = [], [], {name: [] for name in columns}
+        for row in reader:
+            times.append(float(row[t_col]))
+            faces.append(row[face_col] == "1")
+            for name, col in columns.items():
+                values[name].append(_number(row[col]))
+    return times, faces, values
+
+
+def _as_list(array: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else round(float(v), 5) for v in array]
+
+
+def read_features(path: Path, names: list[str]) -> tuple[list[float], dict]:
+    with np.load(path) as npz:
+        times = npz["times_s"].astype(float).round(6).tolist()
+        out: dict[str, object] = {}
+        for name in names:
+            if name not in npz.files or name in ("times_s", "sample_rate", "fps", "params"):
+                continue
+            data = np.asarray(npz[name], dtype=float)
+            if data.ndim == 2 and data.shape[1] > 1:  # mel / mfcc: a heatmap, one row per band
+                out[name] = {"z": [_as_list(row) for row in data.T]}
+                continue
+            series = data.reshape(-1)
+            if name == "f0":
+                series = np.where(series > 0, series, np.nan)  # 0 Hz means unvoiced: leave a gap
+            out[name] = _as_list(series)
+    return times, out
+
+
+def clip_curves(request: HttpRequest, pk: int) -> JsonResponse:
+    """The charts' data: chosen blendshape columns (QC-repaired, optionally raw), the quality mask, audio features."""
+    clip = access.get_clip(request.user, pk)
+    curves = [n for n in request.GET.get("curves", "").split(",") if n][:MAX_CURVES]
+    features = [n for n in request.GET.get("features", "").split(",") if n][:20]
+    qc_path, raw_path = clip.file_path("blendshapes_qc"), clip.file_path("blendshapes")
+    mask_path, features_path = clip.file_path("quality_mask"), clip.file_path("audio_features")
+    try:
+        times, faces, values = read_curves(qc_path or raw_path, curves)
+        payload: dict[str, object] = {"clip": clip.name, "time_s": times, "curves": values}
+        _, raw_faces, raw = read_curves(raw_path, curves if request.GET.get("raw") else [])
+        payload["face"] = raw_faces
+        if request.GET.get("raw"):
+            payload["raw"] = raw
+        mask = np.load(mask_path) if mask_path else np.array(faces)
+        payload["mask"] = [bool(v) for v in mask]
+        if features:
+            payload["feature_time_s"], payload["features"] = read_features(features_path, features)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise Http404(f"the clip's data files cannot be read ({type(exc).__name__})") from None
+    return JsonResponse(payload)

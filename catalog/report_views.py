@@ -1,0 +1,102 @@
+"""Interactive quality reports per dataset and per video (Plotly, figures aggregated in report_data)."""
+from __future__ import annotations
+
+import numpy as np
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from . import access
+from .filters import ClipFilter
+from .models import Dataset, Video
+from .report_data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
+                          face_rate_timeline_figure, histogram_figure, load_columns, lowest_clips, lowest_ids,
+                          score_vs_duration_figure)
+
+DEFAULT_THRESHOLD = 60.0  # make_dataset's default --quality_threshold
+COMPONENTS = ("valid", "smooth", "range", "face", "speech", "avlag", "corr", "duration")
+
+
+def dataset_report(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = access.get_dataset(request.user, pk)
+    return _report(request, dataset, None)
+
+
+def video_report(request: HttpRequest, pk: int) -> HttpResponse:
+    video = access.get_video(request.user, pk)
+    return _report(request, video.dataset, video)
+
+
+def _threshold(request: HttpRequest, videos: list[Video]) -> float:
+    try:
+        value = float(request.GET["threshold"])
+        if 0 <= value <= 100:
+            return value
+    except (KeyError, ValueError):
+        pass
+    for video in videos:
+        stored = (video.report.get("params") or {}).get("quality_threshold")
+        if isinstance(stored, (int, float)):
+            return float(stored)
+    return DEFAULT_THRESHOLD
+
+
+def _dropped_summary(videos: list[Video]) -> list[dict]:
+    rows = []
+    for video in videos:
+        dropped = video.report.get("dropped_segments") or []
+        rows.append({"id": video.pk, "name": video.original_name, "dropped": len(dropped),
+                     "dropped_s": sum(float(d.get("duration_s", 0)) for d in dropped),
+                     "failed": len(video.report.get("failed_clips") or [])})
+    return rows
+
+
+def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> HttpResponse:
+    all_videos = list(dataset.videos.order_by("original_name", "id"))
+    videos = [video] if video else all_videos
+    query = request.GET.copy()
+    if video:
+        query["video"] = str(video.pk)
+    form = ClipFilter(query, videos=all_videos)
+    clips = form.restrict(dataset.clips.all())
+    columns = load_columns(clips)
+    threshold = _threshold(request, videos)
+    links = Links(reverse("clip_detail", args=[0]).replace("/0/", "/{}/"), reverse("dataset_detail", args=[dataset.pk]),
+                  {k: v for k, v in query.items() if v != ""})
+    under, low_ids = lowest_clips(columns, threshold)
+    point_clips = clips if len(columns) <= POINTS_MAX else clips.filter(id__in=[*low_ids.tolist(), *lowest_ids(columns, LOWEST_MAX).tolist()])
+    names = {pk: f"{source}/{name}" for pk, source, name in point_clips.order_by().values_list("id", "source_name", "name")}
+    dropped_rows = _dropped_summary(videos)
+    dropped_segments = (video.report.get("dropped_segments") or []) if video else None
+    figures = [("score", histogram_figure(columns, "score", links, "Quality score distribution", threshold)),
+               ("score-duration", score_vs_duration_figure(columns, links, names)),
+               ("face-timeline", face_rate_timeline_figure(columns, links, names, dropped_segments, per_clip=bool(video))),
+               ("under", below_threshold_figure(columns, low_ids, links, names, threshold))]
+    figures += [(f"hist-{key}", histogram_figure(columns, key, links, HISTOGRAMS_TITLES[key])) for key in COMPONENTS]
+    if not video:
+        figures.append(("dropped", dropped_by_video_figure(dropped_rows, reverse("video_report", args=[0]).replace("/0/", "/{}/"))))
+    score = columns["quality_score"]
+    summary = {
+        "clips": len(columns), "hours": float(np.nansum(columns["duration_s"])) / 3600,
+        "mean": float(np.nanmean(score)) if len(score) else None, "median": float(np.nanmedian(score)) if len(score) else None,
+        "under": under, "under_url": links.table(score=(0.0, threshold, False)),
+        "dropped": sum(r["dropped"] for r in dropped_rows), "dropped_s": sum(r["dropped_s"] for r in dropped_rows),
+        "failed": sum(r["failed"] for r in dropped_rows),
+        "status": dict(dataset.videos.values_list("status").annotate(n=Count("id"))) if not video else None,
+    }
+    lowest_rows = [{"id": int(i), "name": names.get(int(i), ""), "url": links.clip(i)} for i in low_ids[:50]]
+    return render(request, "catalog/report.html", {
+        "dataset": dataset, "video": video, "form": form, "active": form.active(), "threshold": threshold,
+        "summary": summary, "figures": figures, "lowest": lowest_rows,
+        "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
+        "dropped_segments": dropped_segments or [], "failed_clips": (video.report.get("failed_clips") or []) if video else [],
+        "table_url": links.table(),
+    })
+
+
+HISTOGRAMS_TITLES = {"valid": "Valid-frame rate", "smooth": "Smoothness", "range": "Range validity",
+                     "face": "Face-frame rate", "speech": "Speech ratio", "avlag": "A/V lag (ms, + = audio late)",
+                     "corr": "A/V correlation (mouth vs loudness)", "duration": "Duration (s)"}
+assert set(HISTOGRAMS_TITLES) <= set(HISTOGRAMS)
+

@@ -1,0 +1,159 @@
+// Clip viewer: draws the chosen curves (fetched as JSON) with the quality mask as shaded bands, keeps a
+// time cursor on every chart in step with the video, and seeks the video where a chart is clicked.
+(function () {
+  "use strict";
+  const controls = document.getElementById("chart-controls");
+  const video = document.getElementById("clip-video");
+  const curvesEl = document.getElementById("curves-chart");
+  const featuresEl = document.getElementById("features-chart");
+  const curveSelect = document.getElementById("curve-select");
+  const featureSelect = document.getElementById("feature-select");
+  const rawBox = document.getElementById("show-raw");
+  const fps = parseFloat(controls.dataset.fps) || 30;
+  const config = {responsive: true, displaylogo: false};
+  const margin = {t: 36, r: 10, b: 40, l: 60};
+  let frameTimes = [];
+  let charts = [];  // {el, cursor: index of the cursor shape}
+  let lastCursor = null;
+
+  const selected = (select) => Array.from(select.selectedOptions).map((o) => o.value);
+
+  function frameAt(t) {  // the frame on screen at time t: the last one whose PTS is <= t
+    let lo = 0, hi = frameTimes.length - 1;
+    if (hi < 0 || t < frameTimes[0]) return 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (frameTimes[mid] <= t + 1e-6) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function bands(times, mask, face) {
+    // Runs of masked (unusable) or interpolated frames as rectangles; frame i covers [t_i, t_i+1).
+    const kind = (i) => (!mask[i] ? "masked" : (face[i] === false ? "interpolated" : null));
+    const shapes = [];
+    for (let i = 0; i < times.length;) {
+      const k = kind(i);
+      let j = i + 1;
+      while (j < times.length && kind(j) === k) j++;
+      if (k) {
+        const end = j < times.length ? times[j] : times[j - 1] + 1 / fps;
+        shapes.push({type: "rect", xref: "x", yref: "paper", x0: times[i], x1: end, y0: 0, y1: 1, layer: "below",
+                     fillcolor: k === "masked" ? "#b3261e" : "#e0a100", opacity: 0.2, line: {width: 0}});
+      }
+      i = j;
+    }
+    return shapes;
+  }
+
+  const cursorShape = (t) => ({type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1,
+                               line: {color: "#111", width: 2}});
+
+  function curveTraces(data) {
+    const traces = [];
+    const palette = ["#2d5bd1", "#d1462d", "#1f7a3a", "#8a3ad1", "#d18f2d", "#2db3d1", "#5b6475", "#c42d8f"];
+    Object.keys(data.curves).forEach((name, k) => {
+      const color = palette[k % palette.length];
+      traces.push({type: "scatter", mode: "lines", name: name, x: data.time_s, y: data.curves[name],
+                   legendgroup: name, line: {color: color, width: 1.8}});
+      if (data.raw && data.raw[name]) {
+        traces.push({type: "scatter", mode: "lines", name: name + " (raw)", x: data.time_s, y: data.raw[name],
+                     legendgroup: name, line: {color: color, width: 1, dash: "dot"}});
+      }
+    });
+    return traces;
+  }
+
+  function featureFigure(data, shapes, end) {
+    const names = Object.keys(data.features || {});
+    const traces = [];
+    const layout = {height: Math.max(220, 150 * names.length), margin: margin, showlegend: false, hovermode: "x",
+                    title: {text: "Audio features at the frame times"}, shapes: shapes,
+                    xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}};
+    const gap = 0.04, h = (1 - gap * (names.length - 1)) / Math.max(names.length, 1);
+    names.forEach((name, k) => {
+      const axis = k === 0 ? "" : String(k + 1);
+      const top = 1 - k * (h + gap);
+      layout["yaxis" + axis] = {domain: [Math.max(top - h, 0), top], title: {text: name}, fixedrange: true};
+      const value = data.features[name];
+      if (Array.isArray(value)) {
+        traces.push({type: "scatter", mode: "lines", name: name, x: data.feature_time_s, y: value,
+                     yaxis: "y" + axis, line: {color: "#2d5bd1", width: 1.5}});
+      } else {
+        traces.push({type: "heatmap", name: name, x: data.feature_time_s, z: value.z, yaxis: "y" + axis,
+                     colorscale: "Viridis", showscale: false});
+      }
+    });
+    return {traces: traces, layout: layout};
+  }
+
+  function bindClicks(el) {
+    if (el.dataset.bound) return;
+    el.dataset.bound = "1";
+    el.on("plotly_click", (event) => {
+      const point = event.points && event.points[0];
+      if (!point || typeof point.x !== "number") return;
+      video.currentTime = point.x;
+      moveCursor(point.x, true);
+    });
+  }
+
+  async function draw() {
+    const params = new URLSearchParams({curves: selected(curveSelect).join(","),
+                                        features: selected(featureSelect).join(",")});
+    if (rawBox.checked) params.set("raw", "1");
+    const response = await fetch(controls.dataset.curvesUrl + "?" + params, {credentials: "same-origin"});
+    if (!response.ok) {
+      curvesEl.textContent = "The clip's data files cannot be read (" + response.status + ").";
+      return;
+    }
+    const data = await response.json();
+    frameTimes = data.time_s;
+    const end = frameTimes.length ? frameTimes[frameTimes.length - 1] + 1 / fps : 1;
+    const band = bands(data.time_s, data.mask, data.face);
+    const t = video.currentTime || 0;
+    await Plotly.react(curvesEl, curveTraces(data), {
+      height: 340, margin: margin, hovermode: "x", title: {text: "Blendshapes (after QC)"},
+      xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}, yaxis: {title: {text: "coefficient"}},
+      shapes: band.concat([cursorShape(t)]), legend: {orientation: "h", y: -0.25}}, config);
+    bindClicks(curvesEl);
+    charts = [{el: curvesEl, cursor: band.length}];
+    if (Object.keys(data.features || {}).length) {
+      featuresEl.hidden = false;
+      const fig = featureFigure(data, band.concat([cursorShape(t)]), end);
+      await Plotly.react(featuresEl, fig.traces, fig.layout, config);
+      bindClicks(featuresEl);
+      charts.push({el: featuresEl, cursor: band.length});
+    } else {
+      Plotly.purge(featuresEl);
+      featuresEl.hidden = true;
+    }
+    controls.dataset.ready = "1";
+    moveCursor(t, true);
+  }
+
+  function moveCursor(t, force) {
+    document.getElementById("clip-time").textContent = t.toFixed(3);
+    document.getElementById("clip-frame").textContent = String(frameAt(t));
+    if (!force && lastCursor !== null && Math.abs(t - lastCursor) < 0.001) return;
+    lastCursor = t;
+    charts.forEach((chart) => {
+      const update = {};
+      update["shapes[" + chart.cursor + "].x0"] = t;
+      update["shapes[" + chart.cursor + "].x1"] = t;
+      Plotly.relayout(chart.el, update);
+      chart.el.dataset.cursor = t.toFixed(3);
+    });
+  }
+
+  function follow() {
+    moveCursor(video.currentTime);
+    if (!video.paused && !video.ended) requestAnimationFrame(follow);
+  }
+
+  video.addEventListener("play", () => requestAnimationFrame(follow));
+  video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
+  video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
+  [curveSelect, featureSelect, rawBox].forEach((el) => el.addEventListener("change", draw));
+  draw();
+})();

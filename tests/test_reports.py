@@ -1,0 +1,180 @@
+"""Quality reports: figures aggregated on the server, links that list exactly a bar's clips, team scoping."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+
+import pytest
+from django.urls import reverse
+
+from catalog.filters import ClipFilter
+from catalog.importer import import_folder
+from catalog.models import Clip, Video
+from catalog.report_data import LOWEST_MAX, POINTS_MAX
+from tests.test_catalog import login
+
+
+def figures(response) -> dict[str, dict]:
+    """The report's Plotly figures, as the page embeds them (json_script)."""
+    html = response.content.decode()
+    found = re.findall(r'<script id="figure-([\w-]+)" type="application/json">(.*?)</script>', html, re.S)
+    def reject(constant: str):
+        raise AssertionError(f"{constant} is not JSON: the browser's JSON.parse would fail")
+
+    return {name: json.loads(text, parse_constant=reject) for name, text in found}
+
+
+def listed(client, url: str) -> int:
+    """How many clips the clip table says a link lists."""
+    page = client.get(url).content.decode()
+    return int(re.search(r'id="clip-count">(\d+) clip', page).group(1))
+
+
+def test_dataset_report_aggregates_the_clips(client, lab, talk3_dataset):
+    login(client, "vic")
+    talks = lab["talks"]
+    response = client.get(reverse("dataset_report", args=[talks.pk]))
+    assert response.status_code == 200
+    figs = figures(response)
+    assert {"score", "score-duration", "face-timeline", "under", "hist-valid", "hist-smooth", "hist-range",
+            "hist-face", "hist-avlag", "hist-corr", "dropped"} <= set(figs)
+    assert sum(figs["score"]["counts"]) == 3
+    scores = sorted(c["quality_score"] for c in talk3_dataset.clips)
+    # few clips: every clip is a point, and a click opens that clip's viewer
+    points = figs["score-duration"]["data"][0]
+    assert sorted(points["y"]) == pytest.approx(scores, abs=0.01)
+    clip_urls = {reverse("clip_detail", args=[c.pk]) for c in talks.clips.all()}
+    assert set(points["customdata"]) == clip_urls
+    assert "/static/vendor/plotly.min.js" in response.content.decode()
+    assert "cdn" not in response.content.decode().lower()
+
+
+def test_every_bar_links_to_exactly_its_clips(client, lab):
+    login(client, "ana")
+    talks = lab["talks"]
+    figs = figures(client.get(reverse("dataset_report", args=[talks.pk])))
+    for name in ("score", "hist-valid", "hist-smooth", "hist-face", "hist-avlag", "hist-duration"):
+        trace = figs[name]["data"][0]
+        for count, url in zip(trace["y"], trace["customdata"]):
+            if count:
+                assert listed(client, url) == count, (name, url)
+
+
+def test_threshold_counts_clips_under_it(client, lab, talk3_dataset):
+    login(client, "ana")
+    talks = lab["talks"]
+    scores = sorted(c["quality_score"] for c in talk3_dataset.clips)
+    threshold = (scores[0] + scores[1]) / 2
+    response = client.get(reverse("dataset_report", args=[talks.pk]), {"threshold": threshold})
+    html = response.content.decode()
+    assert re.search(r'id="report-under">1<', html)
+    under = figures(response)["under"]["data"][0]
+    lowest = talks.clips.order_by("quality_score").first()
+    assert under["customdata"] == [reverse("clip_detail", args=[lowest.pk])]
+    under_link = re.search(r'id="under-link" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert listed(client, under_link) == 1
+
+
+def test_report_follows_the_catalog_filter(client, lab, talk3_dataset):
+    login(client, "ana")
+    talks = lab["talks"]
+    scores = sorted(c["quality_score"] for c in talk3_dataset.clips)
+    response = client.get(reverse("dataset_report", args=[talks.pk]), {"score_min": scores[1]})
+    assert sum(figures(response)["score"]["counts"]) == 2
+    catalog = client.get(reverse("dataset_detail", args=[talks.pk]), {"score_min": scores[1]}).content.decode()
+    assert f'/datasets/{talks.pk}/report/?score_min={scores[1]}' in catalog
+
+
+def test_video_report_shows_dropped_segments_and_clip_timeline(client, lab, talk3_dataset, tmp_path, media):
+    """talk3 segmented with gaps < 0.6 s merged and clips >= 2 s drops the 3.51-4.56 s speech run (media README)."""
+    from pipeline.audio import decode_audio
+    from pipeline.segment import SegmentParams, segment_speech
+
+    folder = tmp_path / "talk3"
+    shutil.copytree(talk3_dataset.root, folder)
+    report = json.loads((folder / "dataset_report.json").read_text())
+    segmentation = segment_speech(decode_audio(media("talk3.mp4")), SegmentParams(max_gap=0.6, min_clip=2))
+    assert [(round(d["start_s"], 1), round(d["end_s"], 1)) for d in segmentation.dropped] == [(3.5, 4.6)]
+    report["dropped_segments"] = segmentation.dropped
+    (folder / "dataset_report.json").write_text(json.dumps(report))
+    import_folder(lab["talks"], folder)
+    video = Video.objects.get(output_dir=str(folder.resolve()))
+    login(client, "vic")
+    response = client.get(reverse("video_report", args=[video.pk]))
+    html = response.content.decode()
+    figs = figures(response)
+    timeline = figs["face-timeline"]
+    assert timeline["data"][0]["y"] == [1.0, 1.0, 1.0]  # a face in every frame of talk3
+    assert [(s["x0"], s["x1"]) for s in timeline["layout"]["shapes"]] == [
+        (d["start_s"], d["end_s"]) for d in segmentation.dropped]
+    assert f"<td>{segmentation.dropped[0]['start_s']}</td>" in html
+    assert sum(figs["score"]["counts"]) == 3  # only this video's clips
+    dataset = client.get(reverse("dataset_report", args=[lab["talks"].pk]))
+    dropped = figures(dataset)["dropped"]["data"][0]
+    assert dropped["customdata"] == [reverse("video_report", args=[video.pk])]
+
+
+def test_empty_dataset_report(client, lab):
+    login(client, "bob")
+    response = client.get(reverse("dataset_report", args=[lab["other"].pk]))
+    assert response.status_code == 200
+    assert sum(figures(response)["score"]["counts"]) == 0
+    assert re.search(r'id="report-clips">0<', response.content.decode())
+
+
+def test_other_teams_reports_are_not_found(client, lab):
+    login(client, "bob")
+    talks = lab["talks"]
+    video = talks.videos.first()
+    assert client.get(reverse("dataset_report", args=[talks.pk])).status_code == 404
+    assert client.get(reverse("video_report", args=[video.pk])).status_code == 404
+    client.logout()
+    assert client.get(reverse("dataset_report", args=[talks.pk])).status_code == 302  # to the log-in page
+
+
+def test_many_clips_are_binned_not_shipped_one_by_one(client, lab):
+    """Above POINTS_MAX clips, score vs duration is a 2-D histogram and only the lowest clips are points."""
+    talks = lab["talks"]
+    video = talks.videos.first()
+    template = talks.clips.first()
+    rng = random.Random(7)
+    n = POINTS_MAX + 500
+    fields = {f.name: getattr(template, f.name) for f in Clip._meta.concrete_fields if f.name not in ("id", "name")}
+    rows = []
+    for i in range(n):
+        row = dict(fields, name=f"synthetic_{i:05d}", quality_score=round(rng.uniform(0, 100), 2),
+                   duration_s=round(rng.uniform(2, 30), 3), face_rate=rng.random())
+        rows.append(Clip(**row))
+    Clip.objects.bulk_create(rows)
+    login(client, "ana")
+    response = client.get(reverse("dataset_report", args=[talks.pk]))
+    figs = figures(response)
+    total = n + 3
+    assert sum(figs["score"]["counts"]) == total
+    heat, points = figs["score-duration"]["data"]
+    assert heat["type"] == "heatmap"
+    assert sum(v for row in heat["z"] for v in row if v) == total
+    assert len(points["customdata"]) == LOWEST_MAX
+    lowest = list(talks.clips.order_by("quality_score", "id").values_list("quality_score", flat=True)[:LOWEST_MAX])
+    assert sorted(points["y"]) == pytest.approx(lowest, abs=0.01)
+    assert len(response.content) < 600_000  # aggregated: not a point per clip
+    # one heatmap cell's link lists exactly the clips it counts
+    r, c = next((r, c) for r, row in enumerate(heat["z"]) for c, v in enumerate(row) if v)
+    assert listed(client, heat["customdata"][r][c]) == heat["z"][r][c]
+
+
+def test_bin_edges_are_exact(lab):
+    """A value on an edge belongs to the upper bin and its link (key_max just under the edge) agrees."""
+    from catalog.report_data import ClipColumns, Links, bin_index
+    import numpy as np
+
+    edges = np.linspace(0, 100, 21)
+    values = np.array([0.0, 4.999, 5.0, 99.99, 100.0, np.nan])
+    assert bin_index(values, edges).tolist() == [0, 0, 1, 19, 19, -1]
+    links = Links("/clips/{}/", "/datasets/1/", {})
+    url = links.table(score=(5.0, 10.0, False))
+    form = ClipFilter(dict(pair.split("=") for pair in url.split("?")[1].split("&")))
+    assert form.is_valid() and form.cleaned_data["score_min"] == 5.0 and form.cleaned_data["score_max"] < 10.0
+    assert ClipColumns  # imported for the type
