@@ -140,7 +140,8 @@ def histogram_figure(columns: ClipColumns, key: str, links: Links, title: str,
     trace = {"type": "bar", "x": ((edges[:-1] + edges[1:]) / 2).round(6).tolist(), "y": counts.tolist(),
              "width": float(edges[1] - edges[0]) * 0.95, "customdata": urls, "name": METRICS[key].label,
              "hovertemplate": "%{x}: %{y} clips<extra>click to list them</extra>", "marker": {"color": "#2d5bd1"}}
-    layout = {"title": {"text": title}, "xaxis": {"title": {"text": METRICS[key].label}},
+    layout = {"title": {"text": title}, "xaxis": {"title": {"text": METRICS[key].label},
+                                                  "range": [float(edges[0]), float(edges[-1])]},
               "yaxis": {"title": {"text": "clips"}}, "bargap": 0.05, "margin": {"t": 40, "r": 10, "b": 45, "l": 50},
               "height": 260}
     if threshold is not None:
@@ -254,7 +255,14 @@ def below_threshold_figure(columns: ClipColumns, ids: np.ndarray, links: Links, 
     layout = {"title": {"text": f"Clips under {threshold:g}, lowest first"}, "height": 300,
               "xaxis": {"title": {"text": "rank"}}, "yaxis": {"title": {"text": "quality score"}, "range": [0, threshold]},
               "margin": {"t": 40, "r": 10, "b": 45, "l": 50}, "showlegend": False}
+    if not len(ids):
+        layout["annotations"] = [_note("no clip under the threshold")]
     return {"data": [trace], "layout": layout}
+
+
+def _note(text: str) -> dict:
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+            "font": {"size": 14, "color": "#5b6475"}}
 
 
 def dropped_by_video_figure(videos: list[dict], video_url_pattern: str) -> dict:
@@ -263,6 +271,6 @@ def dropped_by_video_figure(videos: list[dict], video_url_pattern: str) -> dict:
     trace = {"type": "bar", "x": [v["name"] for v in rows], "y": [round(v["dropped_s"], 2) for v in rows],
              "text": [f"{v['dropped']} segments" for v in rows], "customdata": [video_url_pattern.format(v["id"]) for v in rows],
              "hovertemplate": "%{x}: %{y} s in %{text}<extra>click for its report</extra>", "marker": {"color": "#b3261e"}}
-    layout = {"title": {"text": "Dropped speech per video (segments shorter than min_clip)"}, "height": 300,
+    layout = {"title": {"text": "Dropped speech per video"}, "height": 300,
               "yaxis": {"title": {"text": "seconds"}}, "margin": {"t": 40, "r": 10, "b": 80, "l": 50}}
     return {"data": [trace], "layout": layout}

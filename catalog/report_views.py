@@ -74,11 +74,12 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
                ("face-timeline", face_rate_timeline_figure(columns, links, names, dropped_segments, per_clip=bool(video))),
                ("under", below_threshold_figure(columns, low_ids, links, names, threshold))]
     figures += [(f"hist-{key}", histogram_figure(columns, key, links, HISTOGRAMS_TITLES[key])) for key in COMPONENTS]
-    if not video:
+    if not video and any(r["dropped"] for r in dropped_rows):
         figures.append(("dropped", dropped_by_video_figure(dropped_rows, reverse("video_report", args=[0]).replace("/0/", "/{}/"))))
     score = columns["quality_score"]
     summary = {
         "clips": len(columns), "hours": float(np.nansum(columns["duration_s"])) / 3600,
+        "minutes": float(np.nansum(columns["duration_s"])) / 60,
         "mean": float(np.nanmean(score)) if len(score) else None, "median": float(np.nanmedian(score)) if len(score) else None,
         "under": under, "under_url": links.table(score=(0.0, threshold, False)),
         "dropped": sum(r["dropped"] for r in dropped_rows), "dropped_s": sum(r["dropped_s"] for r in dropped_rows),
@@ -87,7 +88,8 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     }
     lowest_rows = [{"id": int(i), "name": names.get(int(i), ""), "url": links.clip(i)} for i in low_ids[:50]]
     return render(request, "catalog/report.html", {
-        "dataset": dataset, "video": video, "form": form, "active": form.active(), "threshold": threshold,
+        "dataset": dataset, "video": video, "form": form, "threshold": threshold,
+        "active": {k: v for k, v in form.active().items() if k not in ("sort", "video") and (k, v) != ("rejected", "exclude")},
         "summary": summary, "figures": figures, "lowest": lowest_rows,
         "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
         "dropped_segments": dropped_segments or [], "failed_clips": (video.report.get("failed_clips") or []) if video else [],

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from . import access
 from .filters import SORTABLE, ClipFilter
 from .models import Role, Tag, Video
+from .ranged import ranged_file_response
 from .system_status import model_status, worker_status
 from .thumbnails import make_thumbnail
 from .upload_form import UploadParamsForm
@@ -113,4 +114,4 @@ def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
     if path is None or not path.is_file():
         raise Http404("the file is missing")
     inline = role in ("video", "metadata")
-    return FileResponse(open(path, "rb"), content_type=content_type, as_attachment=not inline, filename=path.name)
+    return ranged_file_response(request, path, content_type, as_attachment=not inline)

@@ -85,6 +85,16 @@ CATALOG_PASSWORD = "a-long-test-password"
 def lab(db, talk3_dataset):
     """Two teams: lab A owns the imported talk3 dataset ("talks"), with 'ana' a member and 'vic' a viewer;
     'bob' is admin of lab B, which owns an empty dataset ("secret")."""
+    return make_lab(talk3_dataset)
+
+
+@pytest.fixture
+def live_lab(transactional_db, talk3_dataset):
+    """``lab`` committed to the database, so a live server thread sees it (browser tests)."""
+    return make_lab(talk3_dataset)
+
+
+def make_lab(talk3_dataset) -> dict:
     from django.contrib.auth import get_user_model
 
     from catalog.importer import import_folder

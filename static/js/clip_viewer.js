@@ -71,6 +71,7 @@
                     title: {text: "Audio features at the frame times"}, shapes: shapes,
                     xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}};
     const gap = 0.04, h = (1 - gap * (names.length - 1)) / Math.max(names.length, 1);
+    layout.xaxis.anchor = "y" + (names.length > 1 ? String(names.length) : "");  // the time axis under the last row
     names.forEach((name, k) => {
       const axis = k === 0 ? "" : String(k + 1);
       const top = 1 - k * (h + gap);
