@@ -33,7 +33,11 @@ from bench.web_harness import rss_mib, running_server, seed_database  # noqa: E4
 def seed(data_dir: Path, clips: int) -> int:
     """One dataset of ``clips`` clips over 20 videos, a tenth of them tagged; return the dataset id."""
     snippet = f"""
-videos = [Video.objects.create(dataset=ds, original_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done")
+dropped = [{{"start_s": 30.0 * k, "end_s": 30.0 * k + 1.2, "duration_s": 1.2, "reason": "shorter than min_clip"}}
+           for k in range(40)]
+videos = [Video.objects.create(dataset=ds, original_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done",
+                               report={{"source": f"talk_{{i:02d}}.mp4", "dropped_segments": dropped, "failed_clips": [],
+                                       "params": {{"quality_threshold": 60.0}}}})
           for i in range(20)]
 tags = [Tag.objects.create(dataset=ds, name=n) for n in ("good", "noisy", "check")]
 rng = random.Random(0)

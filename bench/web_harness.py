@@ -22,6 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
+call_command("collectstatic", "--noinput", verbosity=0)  # what scripts/run does: whitenoise serves STATIC_ROOT
 from django.contrib.auth import get_user_model
 from catalog.db import refresh_planner_stats
 from catalog.models import Clip, Dataset, Membership, Tag, Team, Video
