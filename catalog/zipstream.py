@@ -1,55 +1,94 @@
 """Stream a zip while it is being built: constant memory, first bytes at once, nothing written to disk.
 
-zipfile writes to any object with write() and tell(); without seek() it puts
-sizes in data descriptors after each entry, which every unzip reads.  Entries
-are stored, not deflated: video, npz and wav barely compress, and storing
-keeps the download at disk speed.
+Entries are stored, not deflated (video, npz and wav barely compress; storing keeps the download at disk
+speed).  Each entry is a local header, the file's bytes as read, and a data descriptor carrying the
+CRC-32 computed while reading; the central directory follows the last entry (ZIP64 records where a size,
+an offset or the entry count needs them).  One thread reads the files ahead and computes their CRCs
+(zlib releases the GIL), so the request thread only hands blocks to the socket.
 """
 from __future__ import annotations
 
 import queue
+import struct
 import threading
 import time
-import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 BLOCK = 4 << 20
+ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets at or above this need ZIP64 fields (tests lower it)
+_MAX16 = 0xFFFF
+_FLAGS = 0x08 | 0x800  # sizes and CRC in a data descriptor; UTF-8 names
 
 
-class _Sink:
-    """The zip's output: bytes accumulate here until the generator hands them out."""
+@dataclass
+class _Written:
+    name: bytes
+    offset: int
+    size: int = 0
+    crc: int = 0
 
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.position = 0
 
-    def write(self, data) -> int:
-        self.parts.append(bytes(data))
-        self.position += len(data)
-        return len(data)
+def _dos_stamp(moment: time.struct_time) -> tuple[int, int]:
+    year = max(moment.tm_year, 1980)
+    return ((moment.tm_hour << 11) | (moment.tm_min << 5) | (moment.tm_sec // 2),
+            ((year - 1980) << 9) | (moment.tm_mon << 5) | moment.tm_mday)
 
-    def tell(self) -> int:
-        return self.position
 
-    def flush(self) -> None:
-        pass
+def _local_header(name: bytes, expected_size: int, stamp: tuple[int, int]) -> tuple[bytes, bool]:
+    zip64 = expected_size >= ZIP64_LIMIT
+    extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0) if zip64 else b""
+    header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if zip64 else 20, _FLAGS, 0, stamp[0], stamp[1],
+                         0, 0xFFFFFFFF if zip64 else 0, 0xFFFFFFFF if zip64 else 0, len(name), len(extra))
+    return header + name + extra, zip64
 
-    def drain(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts = []
-        return data
+
+def _descriptor(entry: _Written, zip64: bool) -> bytes:
+    if zip64:
+        return struct.pack("<IIQQ", 0x08074B50, entry.crc, entry.size, entry.size)
+    return struct.pack("<IIII", 0x08074B50, entry.crc, entry.size, entry.size)
+
+
+def _central_directory(entries: list[_Written], start: int, stamp: tuple[int, int]) -> bytes:
+    parts = []
+    for e in entries:
+        fields, size, offset = b"", e.size, e.offset
+        if e.size >= ZIP64_LIMIT:
+            fields += struct.pack("<QQ", e.size, e.size)
+            size = 0xFFFFFFFF
+        if e.offset >= ZIP64_LIMIT:
+            fields += struct.pack("<Q", e.offset)
+            offset = 0xFFFFFFFF
+        extra = struct.pack("<HH", 0x0001, len(fields)) + fields if fields else b""
+        version = 45 if fields else 20
+        parts.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | version, version, _FLAGS, 0,
+                                 stamp[0], stamp[1], e.crc, size, size, len(e.name), len(extra), 0, 0, 0,
+                                 0o100644 << 16, offset) + e.name + extra)
+    directory = b"".join(parts)
+    end = start + len(directory)
+    count = len(entries)
+    tail = b""
+    if count >= _MAX16 or start >= ZIP64_LIMIT or len(directory) >= ZIP64_LIMIT:
+        tail += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, count, count,
+                            len(directory), start)
+        tail += struct.pack("<IIQI", 0x07064B50, 0, end, 1)
+    tail += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, min(count, _MAX16), min(count, _MAX16),
+                        min(len(directory), 0xFFFFFFFF), min(start, 0xFFFFFFFF), 0)
+    return directory + tail
 
 
 _EOF = object()
 
 
 class _ReadAhead:
-    """One thread reading files, in the order they are announced, into a bounded queue of blocks.
+    """One thread reading files, in the order they are announced, into a bounded queue of blocks, with
+    each file's CRC-32 and size at its end.
 
-    Only file reading happens in the thread; the request thread decides what
-    to read (it may query the database) and announces files a few entries ahead.
+    Only file reading happens in the thread; the request thread decides what to read (it may query the
+    database) and announces files a few entries ahead.
     """
 
     def __init__(self, depth: int = 6) -> None:
@@ -76,22 +115,26 @@ class _ReadAhead:
             path = self.paths.get()
             if path is None:
                 return
+            crc = size = 0
             try:
                 with open(path, "rb") as fh:
                     while block := fh.read(BLOCK):
+                        crc = zlib.crc32(block, crc)
+                        size += len(block)
                         if not self._put(block):
                             return
             except OSError as exc:
                 if not self._put(exc):
                     return
-            if not self._put(_EOF):
+            if not self._put((_EOF, crc, size)):
                 return
 
-    def next_file(self) -> Iterator[bytes]:
-        """The blocks of the next announced file."""
+    def next_file(self, entry: _Written) -> Iterator[bytes]:
+        """The blocks of the next announced file; its CRC and size land in ``entry``."""
         while True:
             item = self.blocks.get()
-            if item is _EOF:
+            if isinstance(item, tuple) and item[0] is _EOF:
+                entry.crc, entry.size = item[1], item[2]
                 return
             if isinstance(item, OSError):
                 raise item
@@ -106,15 +149,15 @@ class _ReadAhead:
 def stream_zip(entries: Iterable[tuple[str, Path | bytes]], window: int = 8) -> Iterator[bytes]:
     """Yield the bytes of a zip holding ``entries`` (name, file path or content), in order.
 
-    ``entries`` is consumed lazily in the calling thread (it may query the
-    database); the next ``window`` files are read ahead in a thread, so the disk
-    works while earlier blocks are being sent.
+    ``entries`` is consumed lazily in the calling thread (it may query the database); the next ``window``
+    files are read ahead in a thread, so the disk works while earlier blocks are being sent.
     """
-    sink = _Sink()
-    stamp = time.localtime()[:6]
+    stamp = _dos_stamp(time.localtime())
     reader = _ReadAhead()
     pending: deque = deque()
     source_entries = iter(entries)
+    written: list[_Written] = []
+    position = 0
 
     def refill() -> None:
         while len(pending) < window:
@@ -126,22 +169,28 @@ def stream_zip(entries: Iterable[tuple[str, Path | bytes]], window: int = 8) -> 
             pending.append(entry)
 
     try:
-        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        refill()
+        while pending:
+            name, source = pending.popleft()
             refill()
-            while pending:
-                name, source = pending.popleft()
-                refill()
-                info = zipfile.ZipInfo(name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_STORED
-                info.file_size = len(source) if isinstance(source, bytes) else source.stat().st_size
-                with archive.open(info, "w") as out:
-                    if isinstance(source, bytes):
-                        out.write(source)
-                    else:
-                        for block in reader.next_file():
-                            out.write(block)
-                            yield sink.drain()
-                yield sink.drain()
-        yield sink.drain()
+            entry = _Written(name.encode("utf-8"), position)
+            expected = len(source) if isinstance(source, bytes) else source.stat().st_size
+            header, zip64 = _local_header(entry.name, expected, stamp)
+            yield header
+            position += len(header)
+            if isinstance(source, bytes):
+                entry.crc, entry.size = zlib.crc32(source), len(source)
+                yield source
+            else:
+                for block in reader.next_file(entry):
+                    yield block
+            position += entry.size
+            if entry.size >= ZIP64_LIMIT and not zip64:
+                raise OSError(f"{name} grew past 4 GiB while it was being sent")
+            descriptor = _descriptor(entry, zip64)
+            yield descriptor
+            position += len(descriptor)
+            written.append(entry)
+        yield _central_directory(written, position, stamp)
     finally:
         reader.close()

@@ -23,7 +23,7 @@ def page(browser, live_server, live_lab):  # noqa: F811
     page.click("button[type=submit]")
     page.wait_for_selector("#datasets")
     yield page
-    page.close()
+    page.context.close()
 
 
 def plot_point(page, chart: str, trace: int, index: int) -> dict:
