@@ -15,6 +15,8 @@ import os
 import platform
 import random
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -75,22 +77,56 @@ def drop_page_cache() -> bool:
         return False
 
 
+def read_from_disk(paths: list[Path], cold: bool) -> float:
+    if cold:
+        drop_page_cache()
+    t = time.perf_counter()
+    for p in paths:
+        with open(p, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    return time.perf_counter() - t
+
+
+def download(client: str, url: str, token: str) -> tuple[float, int, float]:
+    """(first-byte seconds, bytes, total seconds)."""
+    if client == "curl":
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-H", f"Authorization: Token {token}", "-w",
+                              "%{time_starttransfer} %{size_download} %{time_total}", url],
+                             capture_output=True, text=True, check=True).stdout.split()
+        return float(out[0]), int(out[1]), float(out[2])
+    return python_download(url, token)
+
+
+def python_download(url: str, token: str) -> tuple[float, int, float]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
+    t = time.perf_counter()
+    with urllib.request.urlopen(request) as response:
+        first = response.read(1)
+        first_byte = time.perf_counter() - t
+        received = len(first)
+        while block := response.read(1 << 20):
+            received += len(block)
+    return first_byte, received, time.perf_counter() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gb", type=float, default=1.0)
+    parser.add_argument("--client", choices=("curl", "python"), default="curl" if shutil.which("curl") else "python",
+                        help="who downloads: curl (what a script would use) or urllib")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm", action="store_true", help="keep the page cache (measures the server, not the disk)")
     args = parser.parse_args()
     clips_with_files = int(args.gb * 1024**3 / (5 * 1024**2 + 200_000))
     work = Path(tempfile.mkdtemp(prefix="bench-download-"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     dataset, token, paths = seed(work, clips_with_files, 100_000)
     total = sum(p.stat().st_size for p in paths)
-    cold = drop_page_cache()
-    t = time.perf_counter()
-    for p in paths:
-        with open(p, "rb") as fh:
-            while fh.read(1 << 20):
-                pass
-    disk_s = time.perf_counter() - t
+    cold = not args.warm and drop_page_cache()
+    state = "cold page cache (dropped before each read and download)" if cold else "warm page cache"
+    print(f"client: {args.client}; {state}; {args.rounds} rounds of disk read, download")
+    ratios = []
     with running_server(work) as (base, server_pid):
         rss_before, peak = rss_mib(server_pid), [0.0]
         done = threading.Event()
@@ -101,25 +137,20 @@ def main() -> None:
                 time.sleep(0.2)
 
         threading.Thread(target=watch, daemon=True).start()
-        if cold:
-            drop_page_cache()
-        request = urllib.request.Request(f"{base}/datasets/{dataset}/download/?score_min=90&files=video,blendshapes",
-                                         headers={"Authorization": f"Token {token}"})
-        t = time.perf_counter()
-        received = 0
-        with urllib.request.urlopen(request) as response:
-            first = response.read(1)
-            first_byte = time.perf_counter() - t
-            received = len(first)
-            while block := response.read(1 << 20):
-                received += len(block)
-        download_s = time.perf_counter() - t
+        url = f"{base}/datasets/{dataset}/download/?score_min=90&files=video,blendshapes"
+        for _ in range(args.rounds):  # alternate, so both see the same machine state
+            disk_rate = total / read_from_disk(paths, cold)
+            if cold:
+                drop_page_cache()
+            first_byte, received, download_s = download(args.client, url, token)
+            rate = received / download_s
+            ratios.append(rate / disk_rate)
+            print(f"  zip {received / 1e9:.2f} GB ({clips_with_files} clips of 100,000 matched): first byte after "
+                  f"{first_byte * 1000:.0f} ms, {rate / 1e6:.0f} MB/s; disk read {disk_rate / 1e6:.0f} MB/s; "
+                  f"ratio {rate / disk_rate:.2f}")
         done.set()
-        print(f"{clips_with_files} clips of 100,000 matched; zip {received / 1e9:.2f} GB; first byte after {first_byte * 1000:.0f} ms")
-        state = "cold page cache (dropped before each)" if cold else "warm page cache (could not drop it)"
-        print(f"download {received / download_s / 1e6:.0f} MB/s; reading the same files from disk {total / disk_s / 1e6:.0f} MB/s; "
-              f"ratio {(received / download_s) / (total / disk_s):.2f}; {state}")
-        print(f"server RSS: {rss_before:.0f} MiB before, peak {peak[0]:.0f} MiB during the download")
+        print(f"ratio median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f}); "
+              f"server RSS {rss_before:.0f} MiB before, peak {peak[0]:.0f} MiB during the downloads")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -2,21 +2,26 @@
 
 Entries are stored, not deflated (video, npz and wav barely compress; storing keeps the download at disk
 speed).  Each entry is a local header, the file's bytes as read, and a data descriptor carrying the
-CRC-32 computed while reading; the central directory follows the last entry (ZIP64 records where a size,
-an offset or the entry count needs them).  One thread reads the files ahead and computes their CRCs
-(zlib releases the GIL), so the request thread only hands blocks to the socket.
+CRC-32 computed as the blocks go out; the central directory follows the last entry (ZIP64 records where a
+size, an offset or the entry count needs them).  One thread reads the files ahead (and asks the kernel to
+prefetch the next ones), so the request thread only checksums blocks and hands them to the socket.
 """
 from __future__ import annotations
 
+import os
 import queue
 import struct
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+try:  # ISA-L's CRC-32 runs at tens of GB/s; zlib's at about 3.5 GB/s, a third of a download's CPU here
+    from isal.isal_zlib import crc32
+except ImportError:  # same values, only slower
+    from zlib import crc32
 
 BLOCK = 4 << 20
 ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets at or above this need ZIP64 fields (tests lower it)
@@ -83,6 +88,23 @@ def _central_directory(entries: list[_Written], start: int, stamp: tuple[int, in
 _EOF = object()
 
 
+def _prefetch(path: Path) -> None:
+    """Ask the kernel to start reading the whole file into the page cache now (asynchronously), so the disk
+    keeps working on the files ahead while earlier ones are read and sent."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # the reader reports it when it gets there
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class _ReadAhead:
     """One thread reading files, in the order they are announced, into a bounded queue of blocks, with
     each file's CRC-32 and size at its end.
@@ -99,6 +121,7 @@ class _ReadAhead:
         self.thread.start()
 
     def announce(self, path: Path) -> None:
+        _prefetch(path)
         self.paths.put(path)
 
     def _put(self, item) -> bool:
@@ -115,29 +138,27 @@ class _ReadAhead:
             path = self.paths.get()
             if path is None:
                 return
-            crc = size = 0
             try:
                 with open(path, "rb") as fh:
                     while block := fh.read(BLOCK):
-                        crc = zlib.crc32(block, crc)
-                        size += len(block)
                         if not self._put(block):
                             return
             except OSError as exc:
                 if not self._put(exc):
                     return
-            if not self._put((_EOF, crc, size)):
+            if not self._put(_EOF):
                 return
 
     def next_file(self, entry: _Written) -> Iterator[bytes]:
-        """The blocks of the next announced file; its CRC and size land in ``entry``."""
+        """The blocks of the next announced file; its CRC and size accumulate in ``entry``."""
         while True:
             item = self.blocks.get()
-            if isinstance(item, tuple) and item[0] is _EOF:
-                entry.crc, entry.size = item[1], item[2]
+            if item is _EOF:
                 return
             if isinstance(item, OSError):
                 raise item
+            entry.crc = crc32(item, entry.crc)
+            entry.size += len(item)
             yield item
 
     def close(self) -> None:
@@ -168,6 +189,17 @@ def stream_zip(entries: Iterable[tuple[str, Path | bytes]], window: int = 8) -> 
                 reader.announce(entry[1])
             pending.append(entry)
 
+    # Headers and descriptors are tiny: they ride with the next block (one copy of the block, about 0.1 ms)
+    # rather than go out as small writes of their own, which TCP may hold back (Nagle + delayed ACK).
+    small: list[bytes] = []
+
+    def with_small(block: bytes) -> bytes:
+        if not small:
+            return block
+        data = b"".join([*small, block])
+        small.clear()
+        return data
+
     try:
         refill()
         while pending:
@@ -176,21 +208,23 @@ def stream_zip(entries: Iterable[tuple[str, Path | bytes]], window: int = 8) -> 
             entry = _Written(name.encode("utf-8"), position)
             expected = len(source) if isinstance(source, bytes) else source.stat().st_size
             header, zip64 = _local_header(entry.name, expected, stamp)
-            yield header
+            small.append(header)
             position += len(header)
             if isinstance(source, bytes):
-                entry.crc, entry.size = zlib.crc32(source), len(source)
-                yield source
+                entry.crc, entry.size = crc32(source), len(source)
+                small.append(source)
             else:
                 for block in reader.next_file(entry):
-                    yield block
+                    yield with_small(block)
             position += entry.size
             if entry.size >= ZIP64_LIMIT and not zip64:
                 raise OSError(f"{name} grew past 4 GiB while it was being sent")
             descriptor = _descriptor(entry, zip64)
-            yield descriptor
+            small.append(descriptor)
             position += len(descriptor)
             written.append(entry)
-        yield _central_directory(written, position, stamp)
+            if sum(len(part) for part in small) >= BLOCK:
+                yield with_small(b"")
+        yield with_small(_central_directory(written, position, stamp))
     finally:
         reader.close()
