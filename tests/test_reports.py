@@ -178,3 +178,27 @@ def test_bin_edges_are_exact(lab):
     form = ClipFilter(dict(pair.split("=") for pair in url.split("?")[1].split("&")))
     assert form.is_valid() and form.cleaned_data["score_min"] == 5.0 and form.cleaned_data["score_max"] < 10.0
     assert ClipColumns  # imported for the type
+
+
+def test_migration_backfills_reports_of_earlier_imports(transactional_db, talk3_dataset):
+    """Videos imported before Video.report existed get it from the dataset_report.json in their folder."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before, after = [("catalog", "0001_initial")], executor.loader.graph.leaf_nodes("catalog")
+    executor.migrate(before)
+    try:
+        old_apps = executor.loader.project_state(before).apps
+        OldTeam, OldDataset, OldVideo = (old_apps.get_model("catalog", m) for m in ("Team", "Dataset", "Video"))
+        dataset = OldDataset.objects.create(team=OldTeam.objects.create(name="old lab"), name="old")
+        video = OldVideo.objects.create(dataset=dataset, original_name="talk3.mp4", output_dir=str(talk3_dataset.root))
+        stray = OldVideo.objects.create(dataset=dataset, original_name="gone.mp4", output_dir="/nonexistent")
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+    finally:
+        MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    report = json.loads((talk3_dataset.root / "dataset_report.json").read_text())
+    stored = Video.objects.get(pk=video.pk).report
+    assert stored["dropped_segments"] == report["dropped_segments"] and stored["totals"] == report["totals"]
+    assert Video.objects.get(pk=stray.pk).report == {}
