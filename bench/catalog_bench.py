@@ -10,6 +10,7 @@ disk copy of the same file, with the server's RSS before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import os
 import platform
@@ -22,6 +23,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,6 +89,21 @@ class Session:
         self.request("POST", "/accounts/login/", body, {"Content-Type": "application/x-www-form-urlencoded"}).read()
 
 
+@contextlib.contextmanager
+def seeded_session(prefix: str, clips: int) -> Iterator[tuple[Session, int, int, Path]]:
+    """A fresh database with ``clips`` seeded clips, the server running on it and a logged-in session;
+    yields (session, dataset id, server pid, data folder)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    t = time.perf_counter()
+    dataset = seed(work, clips)
+    print(f"seeded {clips} clips in {time.perf_counter() - t:.1f} s")
+    with running_server(work) as (base, server_pid):
+        session = Session(base)
+        session.login("bench", "bench-password-123")
+        yield session, dataset, server_pid, work
+
+
 def timed(session: Session, path: str, repeats: int) -> tuple[float, float]:
     session.get(path)  # warm
     times = []
@@ -104,14 +121,7 @@ def main() -> None:
     parser.add_argument("--upload-gb", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=40)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    t = time.perf_counter()
-    dataset = seed(work, args.clips)
-    print(f"seeded {args.clips} clips in {time.perf_counter() - t:.1f} s")
-    with running_server(work) as (base, server_pid):
-        session = Session(base)
-        session.login("bench", "bench-password-123")
+    with seeded_session("bench-catalog-", args.clips) as (session, dataset, server_pid, work):
         pages = {
             "dataset list": "/",
             "clip table": f"/datasets/{dataset}/",

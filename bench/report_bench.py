@@ -10,18 +10,15 @@ ships aggregates, never a trace per clip.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.catalog_bench import Session, seed, timed  # noqa: E402
-from bench.web_harness import rss_mib, running_server  # noqa: E402
+from bench.catalog_bench import seeded_session, timed  # noqa: E402
+from bench.web_harness import rss_mib  # noqa: E402
 
 
 def main() -> None:
@@ -29,20 +26,14 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-report-"))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    t = time.perf_counter()
-    dataset = seed(work, args.clips)
-    print(f"seeded {args.clips} clips in {time.perf_counter() - t:.1f} s")
-    with running_server(work) as (base, server_pid):
-        session = Session(base)
-        session.login("bench", "bench-password-123")
+    with seeded_session("bench-report-", args.clips) as (session, dataset, server_pid, _):
+        base = session.base
         video = int(session.get(f"/datasets/{dataset}/").decode().split('href="/videos/')[1].split("/")[0])
         pages = {
             "dataset report": f"/datasets/{dataset}/report/",
             "dataset report, filtered (score>=40, face>=0.7)": f"/datasets/{dataset}/report/?score_min=40&face_min=0.7",
             "dataset report, threshold 75": f"/datasets/{dataset}/report/?threshold=75",
-            "video report (5,000 clips)": f"/videos/{video}/report/",
+            f"video report ({args.clips // 20:,} clips)": f"/videos/{video}/report/",
         }
         rss_before = rss_mib(server_pid)
         for name, path in pages.items():

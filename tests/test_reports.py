@@ -137,7 +137,6 @@ def test_other_teams_reports_are_not_found(client, lab):
 def test_many_clips_are_binned_not_shipped_one_by_one(client, lab):
     """Above POINTS_MAX clips, score vs duration is a 2-D histogram and only the lowest clips are points."""
     talks = lab["talks"]
-    video = talks.videos.first()
     template = talks.clips.first()
     rng = random.Random(7)
     n = POINTS_MAX + 500
