@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from . import access
@@ -114,6 +114,9 @@ def clip_curves(request: HttpRequest, pk: int) -> JsonResponse:
         payload["mask"] = [bool(v) for v in mask]
         if features:
             payload["feature_time_s"], payload["features"] = read_features(features_path, features)
+    except FileNotFoundError as exc:
+        missing = Path(exc.filename).name if exc.filename else "one of its files"
+        return JsonResponse({"error": f"the clip's data cannot be read: {missing} is missing"}, status=404)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise Http404(f"the clip's data files cannot be read ({type(exc).__name__})") from None
+        return JsonResponse({"error": f"the clip's data files cannot be read ({type(exc).__name__}: {exc})"}, status=404)
     return JsonResponse(payload)

@@ -106,3 +106,25 @@ def test_clip_video_answers_range_requests(client, lab):
     whole = client.get(url)
     assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
     assert b"".join(whole.streaming_content) == data
+
+
+def test_missing_clip_files_give_a_readable_error(client, lab, talk3_dataset, tmp_path):
+    """Files deleted from disk behind the catalog's back: the page still renders, the curves answer 404 with
+    the reason (the page shows it), nothing crashes."""
+    import shutil
+
+    from catalog.importer import import_folder
+
+    folder = tmp_path / "copy"
+    shutil.copytree(talk3_dataset.root, folder)
+    import_folder(lab["talks"], folder)
+    clip = lab["talks"].clips.filter(video__output_dir=str(folder.resolve())).order_by("name").first()
+    clip.file_path("blendshapes_qc").unlink()
+    clip.file_path("blendshapes").unlink()
+    (folder / "data" / f"{clip.name}_metadata.json").unlink()
+    login(client, "ana")
+    assert client.get(reverse("clip_detail", args=[clip.pk])).status_code == 200
+    response = client.get(reverse("clip_curves", args=[clip.pk]), {"curves": "jawOpen"})
+    assert response.status_code == 404
+    assert response.json()["error"] == f"the clip's data cannot be read: {clip.name}_blendshapes_qc.csv is missing"
+    assert client.get(reverse("clip_file", args=[clip.pk, "blendshapes"])).status_code == 404

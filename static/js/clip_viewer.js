@@ -105,7 +105,10 @@
     if (rawBox.checked) params.set("raw", "1");
     const response = await fetch(controls.dataset.curvesUrl + "?" + params, {credentials: "same-origin"});
     if (!response.ok) {
-      curvesEl.textContent = "The clip's data files cannot be read (" + response.status + ").";
+      let message = "the server said " + response.status;
+      try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
+      curvesEl.textContent = "No curves: " + message + ".";
+      curvesEl.classList.add("error");
       return;
     }
     const data = await response.json();
