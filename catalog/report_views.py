@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,7 +14,11 @@ from .report_data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_thres
                           score_vs_duration_figure)
 
 DEFAULT_THRESHOLD = 60.0  # make_dataset's default --quality_threshold
-COMPONENTS = ("valid", "smooth", "range", "face", "speech", "avlag", "corr", "duration")
+# The component histograms, in page order, with their titles.
+COMPONENTS = {"valid": "Valid-frame rate", "smooth": "Smoothness", "range": "Range validity",
+              "face": "Face-frame rate", "speech": "Speech ratio", "avlag": "A/V lag (ms, + = audio late)",
+              "corr": "A/V correlation (mouth vs loudness)", "duration": "Duration (s)"}
+assert set(COMPONENTS) <= set(HISTOGRAMS)
 
 
 def dataset_report(request: HttpRequest, pk: int) -> HttpResponse:
@@ -54,51 +57,61 @@ def _dropped_summary(videos: list[Video]) -> list[dict]:
 
 def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> HttpResponse:
     all_videos = list(dataset.videos.order_by("original_name", "id"))
-    videos = [video] if video else all_videos
     query = request.GET.copy()
     if video:
         query["video"] = str(video.pk)
     form = ClipFilter(query, videos=all_videos)
+    chosen = form.cleaned_data.get("video") if form.is_valid() else None
+    videos = [v for v in all_videos if chosen is None or v.pk == chosen]
     clips = form.restrict(dataset.clips.all())
     columns = load_columns(clips)
     threshold = _threshold(request, videos)
     links = Links(reverse("clip_detail", args=[0]).replace("/0/", "/{}/"), reverse("dataset_detail", args=[dataset.pk]),
                   {k: v for k, v in query.items() if v != ""})
     under, low_ids = lowest_clips(columns, threshold)
-    point_clips = clips if len(columns) <= POINTS_MAX else clips.filter(id__in=[*low_ids.tolist(), *lowest_ids(columns, LOWEST_MAX).tolist()])
-    names = {pk: f"{source}/{name}" for pk, source, name in point_clips.order_by().values_list("id", "source_name", "name")}
+    names = _point_names(clips, columns, low_ids)
     dropped_rows = _dropped_summary(videos)
-    dropped_segments = (video.report.get("dropped_segments") or []) if video else None
-    figures = [("score", histogram_figure(columns, "score", links, "Quality score distribution", threshold)),
-               ("score-duration", score_vs_duration_figure(columns, links, names)),
-               ("face-timeline", face_rate_timeline_figure(columns, links, names, dropped_segments, per_clip=bool(video))),
-               ("under", below_threshold_figure(columns, low_ids, links, names, threshold))]
-    figures += [(f"hist-{key}", histogram_figure(columns, key, links, HISTOGRAMS_TITLES[key])) for key in COMPONENTS]
-    if not video and any(r["dropped"] for r in dropped_rows):
-        figures.append(("dropped", dropped_by_video_figure(dropped_rows, reverse("video_report", args=[0]).replace("/0/", "/{}/"))))
-    score = columns["quality_score"]
-    summary = {
-        "clips": len(columns), "hours": float(np.nansum(columns["duration_s"])) / 3600,
-        "minutes": float(np.nansum(columns["duration_s"])) / 60,
-        "mean": float(np.nanmean(score)) if len(score) else None, "median": float(np.nanmedian(score)) if len(score) else None,
-        "under": under, "under_url": links.table(score=(0.0, threshold, False)),
-        "dropped": sum(r["dropped"] for r in dropped_rows), "dropped_s": sum(r["dropped_s"] for r in dropped_rows),
-        "failed": sum(r["failed"] for r in dropped_rows),
-        "status": dict(dataset.videos.values_list("status").annotate(n=Count("id"))) if not video else None,
-    }
-    lowest_rows = [{"id": int(i), "name": names.get(int(i), ""), "url": links.clip(i)} for i in low_ids[:50]]
     return render(request, "catalog/report.html", {
         "dataset": dataset, "video": video, "form": form, "threshold": threshold,
         "active": {k: v for k, v in form.active().items() if k not in ("sort", "video") and (k, v) != ("rejected", "exclude")},
-        "summary": summary, "figures": figures, "lowest": lowest_rows,
+        "summary": _summary(columns, under, links.table(score=(0.0, threshold, False)), dropped_rows),
+        "figures": _figures(columns, links, names, threshold, low_ids, video, dropped_rows),
+        "lowest": [{"name": names.get(int(i), ""), "url": links.clip(i)} for i in low_ids[:50]],
         "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
-        "dropped_segments": dropped_segments or [], "failed_clips": (video.report.get("failed_clips") or []) if video else [],
+        "dropped_segments": video.report.get("dropped_segments") or [] if video else [],
+        "failed_clips": video.report.get("failed_clips") or [] if video else [],
         "table_url": links.table(),
     })
 
 
-HISTOGRAMS_TITLES = {"valid": "Valid-frame rate", "smooth": "Smoothness", "range": "Range validity",
-                     "face": "Face-frame rate", "speech": "Speech ratio", "avlag": "A/V lag (ms, + = audio late)",
-                     "corr": "A/V correlation (mouth vs loudness)", "duration": "Duration (s)"}
-assert set(HISTOGRAMS_TITLES) <= set(HISTOGRAMS)
+def _point_names(clips, columns, low_ids) -> dict[int, str]:
+    """"video/clip" labels of the clips drawn as points: all of them when few, else the lowest-scoring."""
+    if len(columns) > POINTS_MAX:
+        clips = clips.filter(id__in=[*low_ids.tolist(), *lowest_ids(columns, LOWEST_MAX).tolist()])
+    return {pk: f"{source}/{name}" for pk, source, name in clips.order_by().values_list("id", "source_name", "name")}
 
+
+def _figures(columns, links: Links, names: dict[int, str], threshold: float, low_ids, video: Video | None,
+             dropped_rows: list[dict]) -> list[tuple[str, dict]]:
+    dropped_segments = video.report.get("dropped_segments") or [] if video else None
+    figures = [("score", histogram_figure(columns, "score", links, "Quality score distribution", threshold)),
+               ("score-duration", score_vs_duration_figure(columns, links, names)),
+               ("face-timeline", face_rate_timeline_figure(columns, links, names, dropped_segments, per_clip=bool(video))),
+               ("under", below_threshold_figure(columns, low_ids, links, names, threshold))]
+    figures += [(f"hist-{key}", histogram_figure(columns, key, links, title)) for key, title in COMPONENTS.items()]
+    if not video and any(r["dropped"] for r in dropped_rows):
+        video_url = reverse("video_report", args=[0]).replace("/0/", "/{}/")
+        figures.append(("dropped", dropped_by_video_figure(dropped_rows, video_url)))
+    return figures
+
+
+def _summary(columns, under: int, under_url: str, dropped_rows: list[dict]) -> dict:
+    score, seconds = columns["quality_score"], float(np.nansum(columns["duration_s"]))
+    return {
+        "clips": len(columns), "hours": seconds / 3600, "minutes": seconds / 60,
+        "mean": float(np.nanmean(score)) if len(score) else None,
+        "median": float(np.nanmedian(score)) if len(score) else None,
+        "under": under, "under_url": under_url,
+        "dropped": sum(r["dropped"] for r in dropped_rows), "dropped_s": sum(r["dropped_s"] for r in dropped_rows),
+        "failed": sum(r["failed"] for r in dropped_rows),
+    }
