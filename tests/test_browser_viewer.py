@@ -88,6 +88,10 @@ def test_report_point_opens_its_clip(page, live_server, live_lab):
     page.wait_for_url(f"**{point['url']}", timeout=10_000)
     assert point["text"].endswith(page.text_content("h1").split()[0])  # the clicked point's clip opened
     page.screenshot(path=str(ARTIFACTS / "report-click-opened-clip.png"), full_page=True)
+    page.click("p.crumbs a:last-child")  # the clip's video report
+    page.wait_for_selector("#chart-face-timeline[data-ready='1']")
+    assert page.text_content("#report-clips") == "3"
+    page.screenshot(path=str(ARTIFACTS / "video-report.png"), full_page=True)
 
 
 def test_filter_then_download_the_filtered_zip(page, live_server, live_lab):
