@@ -16,6 +16,9 @@ from .models import Clip
 from .zipstream import stream_zip
 
 ROLES = ("video", "audio", "blendshapes", "blendshapes_qc", "audio_features", "quality_mask", "metadata")
+ROLE_LABELS = {"video": "video (mp4)", "audio": "audio (wav)", "blendshapes": "blendshapes (csv)",
+               "blendshapes_qc": "blendshapes after QC (csv)", "audio_features": "audio features (npz)",
+               "quality_mask": "quality mask (npy)", "metadata": "metadata (json)"}
 MANIFEST_FIELDS = ("clip", "source", "source_start_s", "source_end_s", "duration_s", "frames", "face_rate",
                    "quality_score", "valid_rate", "smoothness", "range_validity", "av_lag_ms", "av_correlation",
                    "av_sync_weak", "speech_ratio", "tags", "folder")
@@ -36,18 +39,39 @@ def clip_row(clip: Clip, folder: str) -> dict:
             "tags": ";".join(sorted(t.name for t in clip.tags.all())), "folder": folder}
 
 
+class VideoFolders:
+    """One folder per source video, named after it; two videos with the same name (the same file uploaded
+    twice, two imports) get their ids appended, so no entry of the zip overwrites another."""
+
+    def __init__(self, top: str) -> None:
+        self.top = top
+        self.by_video: dict[int, str] = {}
+        self.taken: set[str] = set()
+
+    def of(self, clip: Clip) -> str:
+        if clip.video_id not in self.by_video:
+            name = safe_part(clip.source_name.rsplit(".", 1)[0])
+            if name in self.taken:
+                name = f"{name}_video{clip.video_id}"
+            self.taken.add(name)
+            self.by_video[clip.video_id] = name
+        return f"{self.top}/{self.by_video[clip.video_id]}"
+
+
 def download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter (and ?files=video,blendshapes,... to choose files): a streamed zip."""
     dataset = access.get_dataset(request.user, pk)
     form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
-    wanted = [r for r in request.GET.get("files", ",".join(ROLES)).split(",") if r in ROLES] or list(ROLES)
+    asked = [r for value in request.GET.getlist("files") for r in value.split(",")]  # files=a,b or files=a&files=b
+    wanted = [r for r in ROLES if r in asked] or list(ROLES)
     top = safe_part(dataset.name)
 
     def entries() -> Iterator[tuple[str, object]]:
-        rows = []
+        rows, missing = [], []
+        folders = VideoFolders(top)
         for clip in clips.iterator(chunk_size=500):
-            folder = f"{top}/{safe_part(clip.source_name.rsplit('.', 1)[0])}/{safe_part(clip.name)}"
+            folder = f"{folders.of(clip)}/{safe_part(clip.name)}"
             for role in wanted:
                 if role == "metadata":
                     path = clip.video.root / "data" / f"{clip.name}_metadata.json"
@@ -55,6 +79,8 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
                     path = clip.file_path(role)
                 if path is not None and path.is_file():
                     yield f"{folder}/{safe_part(path.name)}", path
+                else:  # deleted from disk behind the catalog's back: say so, never leave it out silently
+                    missing.append(f"{folder}/{role}")
             rows.append(clip_row(clip, folder))
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
@@ -63,7 +89,8 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
         yield f"{top}/manifest.csv", text.getvalue().encode()
         yield f"{top}/manifest.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode()
         selection = {"dataset": dataset.name, "team": dataset.team.name, "clips": len(rows), "files": wanted,
-                     "filter": form.active(), "created": timezone.now().isoformat(), "by": request.user.get_username()}
+                     "filter": form.active(), "created": timezone.now().isoformat(), "by": request.user.get_username(),
+                     "missing_files": missing}
         yield f"{top}/selection.json", json.dumps(selection, indent=1, default=str).encode()
 
     response = StreamingHttpResponse(stream_zip(entries()), content_type="application/zip")

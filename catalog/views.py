@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import access
+from .downloads import ROLE_LABELS
 from .filters import SORTABLE, ClipFilter
 from .models import Role, Tag, Video
 from .ranged import ranged_file_response
@@ -57,6 +58,8 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": dataset.tags.all(), "videos": videos,
         "upload_form": UploadParamsForm(auto_id="upload_%s"), "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         "more_filters_active": any(f.value() not in (None, "") for f in form.secondary_fields()),
+        "query_items": [(k, v) for k, values in query.lists() if k != "files" for v in values],
+        "download_roles": ROLE_LABELS.items(),
     })
 
 

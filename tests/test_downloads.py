@@ -52,6 +52,40 @@ def test_choose_files_and_safe_names(client, lab):
     assert len(clip_files) == 6 and all(n.endswith((".csv", ".mp4")) for n in clip_files)
 
 
+def test_videos_with_the_same_name_do_not_overwrite_each_other(client, lab, talk3_dataset, tmp_path):
+    """talk3.mp4 imported twice (as a second upload of the same file would be): six clips, six folders."""
+    import shutil
+
+    from catalog.importer import import_folder
+
+    copy = tmp_path / "again"
+    shutil.copytree(talk3_dataset.root, copy)
+    import_folder(lab["talks"], copy)
+    login(client, "vic")
+    archive = fetch_zip(client.get(reverse("dataset_download", args=[lab["talks"].pk]), {"files": "blendshapes"}))
+    names = archive.namelist()
+    assert len(names) == len(set(names)), "duplicate entry names would overwrite each other on unzip"
+    manifest = [json.loads(line) for line in archive.read("talks/manifest.jsonl").decode().splitlines()]
+    assert len(manifest) == 6 and len({m["folder"] for m in manifest}) == 6
+    second = lab["talks"].videos.get(output_dir=str(copy.resolve()))
+    assert {m["folder"].rsplit("/", 2)[1] for m in manifest} == {"talk3", f"talk3_video{second.pk}"}
+
+
+def test_missing_files_are_listed_not_dropped_silently(client, lab):
+    talks = lab["talks"]
+    clip = talks.clips.order_by("name").first()
+    moved = clip.file_path("audio").with_suffix(".moved")
+    clip.file_path("audio").rename(moved)
+    try:
+        login(client, "vic")
+        archive = fetch_zip(client.get(reverse("dataset_download", args=[talks.pk]), {"files": "audio,video"}))
+    finally:
+        moved.rename(clip.file_path("audio"))
+    selection = json.loads(archive.read("talks/selection.json"))
+    assert selection["missing_files"] == [f"talks/talk3/{clip.name}/audio"]
+    assert len([n for n in archive.namelist() if n.endswith(".wav")]) == 2
+
+
 def test_token_download_and_scope(lab):
     talks, other = lab["talks"], lab["other"]
     key = issue(lab["users"]["vic"], "script")
