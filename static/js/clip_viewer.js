@@ -150,12 +150,14 @@
     });
   }
 
+  let following = false;  // one animation loop at a time, however often play fires
   function follow() {
     moveCursor(video.currentTime);
-    if (!video.paused && !video.ended) requestAnimationFrame(follow);
+    following = !video.paused && !video.ended;
+    if (following) requestAnimationFrame(follow);
   }
 
-  video.addEventListener("play", () => requestAnimationFrame(follow));
+  video.addEventListener("play", () => { if (!following) { following = true; requestAnimationFrame(follow); } });
   video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
   video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
   [curveSelect, featureSelect, rawBox].forEach((el) => el.addEventListener("change", draw));
