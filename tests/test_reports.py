@@ -139,6 +139,7 @@ def test_other_teams_reports_are_not_found(client, lab):
     video = talks.videos.first()
     assert client.get(reverse("dataset_report", args=[talks.pk])).status_code == 404
     assert client.get(reverse("video_report", args=[video.pk])).status_code == 404
+    assert client.get(reverse("dataset_download", args=[talks.pk])).status_code == 404
     client.logout()
     assert client.get(reverse("dataset_report", args=[talks.pk])).status_code == 302  # to the log-in page
 
