@@ -92,6 +92,10 @@
   }
 
   input.addEventListener("change", () => start(Array.from(input.files)));
+  // Files chosen before this (deferred) script ran fired their change event with nobody listening:
+  // start them now rather than sit there doing nothing.
+  if (input.files.length) start(Array.from(input.files));
+  zone.dataset.ready = "1";
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (e) => { e.preventDefault(); zone.classList.remove("over"); start(Array.from(e.dataTransfer.files)); });
