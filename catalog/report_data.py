@@ -30,17 +30,17 @@ TIMELINE_POINTS_MAX = 2000  # a video's face-rate timeline shows clips one by on
 COLUMNS = ("id", "quality_score", "duration_s", "valid_rate", "smoothness", "range_validity", "face_rate",
            "speech_ratio", "av_lag_ms", "av_correlation", "source_start_s", "frames", "face_frames")
 
-# key (as in filters.METRICS) -> (column, first edge, last edge, bins); None edges: from the data
+# key in filters.METRICS (which names the column) -> (first edge, last edge, bins); None: from the data
 HISTOGRAMS = {
-    "score": ("quality_score", 0.0, 100.0, 20),
-    "valid": ("valid_rate", 0.0, 1.0, 20),
-    "smooth": ("smoothness", 0.0, 1.0, 20),
-    "range": ("range_validity", 0.0, 1.0, 20),
-    "face": ("face_rate", 0.0, 1.0, 20),
-    "speech": ("speech_ratio", 0.0, 1.0, 20),
-    "avlag": ("av_lag_ms", -500.0, 500.0, 20),
-    "corr": ("av_correlation", -1.0, 1.0, 20),
-    "duration": ("duration_s", None, None, 20),
+    "score": (0.0, 100.0, 20),
+    "valid": (0.0, 1.0, 20),
+    "smooth": (0.0, 1.0, 20),
+    "range": (0.0, 1.0, 20),
+    "face": (0.0, 1.0, 20),
+    "speech": (0.0, 1.0, 20),
+    "avlag": (-500.0, 500.0, 20),
+    "corr": (-1.0, 1.0, 20),
+    "duration": (None, None, 20),
 }
 
 
@@ -136,8 +136,8 @@ def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def histogram_figure(columns: ClipColumns, key: str, links: Links, title: str,
                      threshold: float | None = None) -> dict:
-    column, lo, hi, bins = HISTOGRAMS[key]
-    values = columns[column]
+    lo, hi, bins = HISTOGRAMS[key]
+    values = columns[METRICS[key].field]
     edges = bin_edges(values, lo, hi, bins)
     index = bin_index(values, edges)
     counts = np.bincount(index[index >= 0], minlength=len(edges) - 1)
