@@ -70,6 +70,17 @@ def test_play_clip_cursor_follows_and_click_seeks(page, live_server, live_lab):
     page.wait_for_function("Math.abs(document.getElementById('clip-video').currentTime - 3.0) < 0.1", timeout=10_000)
     page.wait_for_function("Math.abs(parseFloat(document.getElementById('features-chart').dataset.cursor) - 3.0) < 0.1")
 
+    frame = int(page.text_content("#clip-frame"))
+    page.keyboard.press("ArrowRight")  # frame by frame, to check alignment
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.getElementById('clip-frame').textContent === '{frame + 2}'", timeout=5_000)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"document.getElementById('clip-frame').textContent === '{frame + 1}'", timeout=5_000)
+    frame_time = page.evaluate(f"() => fetch('{live_server.url}/clips/{clip.pk}/curves.json').then(r => r.json())"
+                               f".then(d => d.time_s[{frame + 1}])")
+    assert page.evaluate("() => document.getElementById('clip-video').currentTime") == pytest.approx(frame_time + 0.001,
+                                                                                                    abs=1e-4)
+
     page.fill("#tag-form input[name=tag]", "checked")  # tags are editable here too
     page.click("#tag-form button")
     page.wait_for_selector("#clip-tags .pill:has-text('checked')")

@@ -158,6 +158,21 @@
   }
 
   video.addEventListener("play", () => { if (!following) { following = true; requestAnimationFrame(follow); } });
+  function step(frames) {
+    // Land a hair after the target frame's PTS, so the browser shows that frame and not the one before.
+    if (!frameTimes.length) return;
+    video.pause();
+    const target = Math.min(Math.max(frameAt(video.currentTime) + frames, 0), frameTimes.length - 1);
+    video.currentTime = frameTimes[target] + 0.001;
+    moveCursor(video.currentTime, true);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowRight" || event.key === ".") { step(1); event.preventDefault(); }
+    else if (event.key === "ArrowLeft" || event.key === ",") { step(-1); event.preventDefault(); }
+    else if (event.key === " ") { if (video.paused) video.play(); else video.pause(); event.preventDefault(); }
+  });
   video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
   video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
   [curveSelect, featureSelect, rawBox].forEach((el) => el.addEventListener("change", draw));
