@@ -16,7 +16,6 @@ from .models import Clip, Role
 DEFAULT_BLENDSHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "eyeBlinkLeft")
 DEFAULT_FEATURES = ("rms", "f0")
 MAX_CURVES = 52 + 3  # every blendshape and the head pose
-META_COLUMNS = ("frame", "time_s", "face")
 
 
 def _metadata(clip: Clip) -> dict:
