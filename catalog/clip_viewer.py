@@ -20,7 +20,7 @@ MAX_CURVES = 52 + 3  # every blendshape and the head pose
 
 def _metadata(clip: Clip) -> dict:
     try:
-        return json.loads((clip.video.root / "data" / f"{clip.name}_metadata.json").read_text(encoding="utf-8"))
+        return json.loads(clip.file_path("metadata").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

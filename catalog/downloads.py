@@ -73,10 +73,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
         for clip in clips.iterator(chunk_size=500):
             folder = f"{folders.of(clip)}/{safe_part(clip.name)}"
             for role in wanted:
-                if role == "metadata":
-                    path = clip.video.root / "data" / f"{clip.name}_metadata.json"
-                else:
-                    path = clip.file_path(role)
+                path = clip.file_path(role)
                 if path is not None and path.is_file():
                     yield f"{folder}/{safe_part(path.name)}", path
                 else:  # deleted from disk behind the catalog's back: say so, never leave it out silently

@@ -154,6 +154,11 @@ class Clip(models.Model):
         return f"{self.video.original_name}/{self.name}"
 
     def file_path(self, role: str) -> Path | None:
+        """Where one of the clip's files is: a role of its manifest entry, or "metadata" (written last, not listed)."""
+        if role == "metadata":
+            from pipeline.clip_files import ClipFiles
+
+            return ClipFiles(self.video.root, self.name).metadata
         entry = self.files.get(role)
         return self.video.root / entry["path"] if entry else None
 

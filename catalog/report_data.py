@@ -186,7 +186,7 @@ def score_vs_duration_figure(columns: ClipColumns, links: Links, names: dict[int
             "y": ((s_edges[:-1] + s_edges[1:]) / 2).tolist(), "z": [[int(v) if v else None for v in row] for row in grid],
             "customdata": urls, "colorscale": "Blues", "name": "clips per cell",
             "hovertemplate": "duration %{x} s, score %{y}: %{z} clips<extra>click to list them</extra>"}
-    low = np.argsort(score, kind="stable")[:LOWEST_MAX]  # the same clips as lowest_ids(columns, LOWEST_MAX)
+    low = lowest_rows(columns, LOWEST_MAX)
     points = _clip_points(columns["id"][low], duration[low], score[low], links, names, "lowest-scoring clips")
     points["marker"] = {"color": "#b3261e", "size": 6}
     layout["title"]["text"] = f"Score vs duration ({len(columns):,} clips binned; the lowest {len(low)} as points)"
@@ -240,8 +240,13 @@ def face_rate_timeline_figure(columns: ClipColumns, links: Links, names: dict[in
     return {"data": [trace], "layout": layout}
 
 
+def lowest_rows(columns: ClipColumns, n: int) -> np.ndarray:
+    """Row positions of the ``n`` lowest-scoring clips, lowest first."""
+    return np.argsort(columns["quality_score"], kind="stable")[:n]
+
+
 def lowest_ids(columns: ClipColumns, n: int) -> np.ndarray:
-    return columns["id"][np.argsort(columns["quality_score"], kind="stable")[:n]].astype(int)
+    return columns["id"][lowest_rows(columns, n)].astype(int)
 
 
 def lowest_clips(columns: ClipColumns, threshold: float) -> tuple[int, np.ndarray]:

@@ -100,21 +100,17 @@ def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 FILE_TYPES = {"video": "video/mp4", "blendshapes": "text/csv", "blendshapes_qc": "text/csv", "audio": "audio/wav",
-              "audio_features": "application/octet-stream", "quality_mask": "application/octet-stream"}
+              "audio_features": "application/octet-stream", "quality_mask": "application/octet-stream",
+              "metadata": "application/json"}
 
 
 def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
-    """One file of a clip (the make_dataset layout), streamed; metadata comes from the clip's JSON."""
+    """One file of a clip (the make_dataset layout), streamed, with Range support for the video player."""
     clip = access.get_clip(request.user, pk)
-    if role == "metadata":
-        path = clip.video.root / "data" / f"{clip.name}_metadata.json"
-        content_type = "application/json"
-    elif role in FILE_TYPES:
-        path = clip.file_path(role)
-        content_type = FILE_TYPES[role]
-    else:
+    if role not in FILE_TYPES:
         raise Http404("no such file")
+    path = clip.file_path(role)
     if path is None or not path.is_file():
         raise Http404("the file is missing")
     inline = role in ("video", "metadata")
-    return ranged_file_response(request, path, content_type, as_attachment=not inline)
+    return ranged_file_response(request, path, FILE_TYPES[role], as_attachment=not inline)
