@@ -14,3 +14,6 @@ class UploadParamsForm(forms.Form):
     smooth = forms.ChoiceField(initial=DEFAULTS["smooth"], choices=[(s, s) for s in ("none", "ema", "oneeuro")])
     f0 = forms.ChoiceField(initial=DEFAULTS["f0"], choices=[("dio", "dio"), ("harvest", "harvest (slow)")])
     max_interp_gap = forms.FloatField(initial=DEFAULTS["max_interp_gap"], min_value=0, label="max_interp_gap (s)")
+    pad_short_audio = forms.ChoiceField(
+        initial=DEFAULTS["pad_short_audio"], label="audio ends early",
+        choices=[("no", "refuse the recording"), ("yes", "keep it: missing audio is silence, no clip from it")])

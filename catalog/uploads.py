@@ -26,9 +26,9 @@ from .upload_check import check_upload
 
 TUS_VERSION = "1.0.0"
 PARAM_TYPES = {"min_speech": float, "max_gap": float, "min_clip": float, "max_clip": float, "vad_mode": int,
-               "frame_ms": int, "smooth": str, "f0": str, "max_interp_gap": float}
+               "frame_ms": int, "smooth": str, "f0": str, "max_interp_gap": float, "pad_short_audio": str}
 PARAM_CHOICES = {"vad_mode": {0, 1, 2, 3}, "frame_ms": {10, 20, 30}, "smooth": {"none", "ema", "oneeuro"},
-                 "f0": {"dio", "harvest"}}
+                 "f0": {"dio", "harvest"}, "pad_short_audio": {"no", "yes"}}
 
 
 def tus_response(status: int, **headers) -> HttpResponse:

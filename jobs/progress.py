@@ -16,7 +16,7 @@ class JobCancelled(Exception):
 class VideoProgress:
     """A pipeline ProgressFactory that records stage, clips done/total and a heartbeat on the Video row."""
 
-    STAGES = {"cutting": "cutting and extracting", "clips": "extracting clips"}
+    STAGES = {"clips": "extracting clips"}
 
     def __init__(self, video_id: int) -> None:
         self.video_id = video_id

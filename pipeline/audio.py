@@ -40,6 +40,13 @@ class AudioTrack:
         return out
 
 
+    def excerpt(self, start_s: float, end_s: float) -> "AudioTrack":
+        """The track over [start_s, end_s) (zeros beyond its ends), starting exactly on one of its samples."""
+        first = int(round((start_s - self.start_time_s) * self.sample_rate))
+        exact = self.start_time_s + first / self.sample_rate
+        return AudioTrack(self.slice(exact, end_s), self.sample_rate, exact)
+
+
 class TimelineAligner:
     """Keep decoded audio on its PTS timeline: silence for gaps, trimming for overlaps.
 

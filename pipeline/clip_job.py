@@ -1,31 +1,37 @@
-"""Process one cut clip: blendshapes, audio features, QC, metadata (written last).
+"""Process one clip: one decode of its span of the source feeds the face tracker and the clip's encoder,
+then audio features, QC and metadata (written last).
 
 Runs in a worker process; each process keeps one MediaPipe tracker and
-restarts its tracking for every clip.  Everything is written to temporary
-names and renamed, the metadata file last, so "metadata exists" means "clip
-complete".
+restarts its tracking for every clip.  The blendshapes come from the source's
+own decoded frames, never from the clip file (a lossy re-encode for viewing).
+Everything is written to temporary names and renamed, the metadata file last,
+so "metadata exists" means "clip complete".
 """
 from __future__ import annotations
 
 import json
 import time
-import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import atomic_output
+from .audio import AudioTrack, write_wav
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
-from .decode import VideoFrameReader
-from .prefetch import prefetch
+from .cut import ClipEncoder, EncodeSettings, SpanFrame, SpanReader, read_source_audio
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
 from .frame_writers import CsvFrameWriter, FrameRecord
 from .landmarks import FaceLandmarkTracker
+from .prefetch import prefetch
 from .qc import QcParams, estimate_av_lag, run_qc
+from .segment import SpeechFlags
 from .smoothing import make_smoother
+
+AUDIO_CONTEXT_S = 1.0  # audio kept around a span: edge frames' windows, the lag search, clip start rounding
 
 
 class ClipFailed(Exception):
@@ -37,19 +43,18 @@ class ClipJob:
     root: str
     name: str
     index: int
-    source: str
-    source_start_s: float
-    source_end_s: float
-    audio_padded_s: float
-    speech_ratio: float
+    source_path: str
+    span_start_s: float  # speech span in container time; the clip covers the frames shown during it
+    span_end_s: float
+    audio: AudioTrack  # 16 kHz mono from AUDIO_CONTEXT_S before the span to AUDIO_CONTEXT_S after it
+    speech: SpeechFlags
     params_key: str
-    sync_context: np.ndarray  # 16 kHz audio from max_lag before the clip to max_lag after it
-    sync_context_start_s: float  # clip time of sync_context[0] (negative: before the clip)
     params: dict = field(default_factory=dict)
     smooth: str = "none"
     feature_params: FeatureParams = field(default_factory=FeatureParams)
     qc: QcParams = field(default_factory=QcParams)
     model: str | None = None
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
 
 
 _TRACKER: dict[str | None, FaceLandmarkTracker] = {}
@@ -63,11 +68,24 @@ def tracker_for(model: str | None) -> FaceLandmarkTracker:
     return _TRACKER[model]
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as wav:
-        rate = wav.getframerate()
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    return pcm.astype(np.float32) / 32767.0, rate
+def encoding(frames: Iterable[SpanFrame], path: Path, reader: SpanReader, audio_rate: int, audio_layout: str,
+             settings: EncodeSettings, opened: list[ClipEncoder]) -> Iterator[SpanFrame]:
+    """Pass ``frames`` through, encoding each into the clip file (opened on the first frame)."""
+    for frame in frames:
+        if not opened:
+            height, width = frame.rgb.shape[:2]
+            opened.append(ClipEncoder(path, width, height, reader.fps, reader.time_base, audio_rate, audio_layout,
+                                      settings))
+        opened[0].add_frame(frame)
+        yield frame
+
+
+def audio_format(source: str) -> tuple[int, str]:
+    import av
+
+    with av.open(source, metadata_errors="ignore") as container:
+        context = container.streams.audio[0].codec_context
+        return context.sample_rate, "mono" if context.channels == 1 else "stereo"
 
 
 def write_table(path: Path, records: list[FrameRecord], meta: dict) -> None:
@@ -88,9 +106,21 @@ def process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
     tracker = tracker_for(job.model)
-    records = list(track_frames(prefetch(VideoFrameReader(files.video)), tracker, make_smoother(job.smooth)))
-    if not records:
-        raise ClipFailed(f"{files.video.name}: no video frame decodes")
+    reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
+    audio_rate, audio_layout = audio_format(job.source_path)
+    opened: list[ClipEncoder] = []
+    try:
+        frames = encoding(prefetch(reader), files.video, reader, audio_rate, audio_layout, job.encode, opened)
+        records = list(track_frames(frames, tracker, make_smoother(job.smooth)))
+        if not records:
+            raise ClipFailed("no video frame in this span")
+        start_s, end_s = float(reader.start_s), float(reader.end_s)
+        source_audio, _, _, padded = read_source_audio(job.source_path, start_s, end_s)
+        opened[0].finish(source_audio)
+    finally:
+        if opened and not opened[0].done:
+            opened[0].abort()
+    timings = {"decode_track_encode_s": time.perf_counter() - clock}
     times = np.array([r.time_s for r in records])
     face = np.array([r.face for r in records], dtype=bool)
     raw = np.full((len(records), len(MEDIAPIPE_NAMES)), np.nan, np.float32)
@@ -103,13 +133,16 @@ def process_clip(job: ClipJob) -> dict:
     if not face.any():
         raise ClipFailed("no face found in any frame")
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    table_meta = {"source": files.video.name, "fps": fps}
+    table_meta = {"source": Path(job.source_path).name, "fps": fps}
     write_table(files.blendshapes, records, table_meta)
-    timings = {"blendshapes_s": time.perf_counter() - clock}
     clock = time.perf_counter()
 
-    samples, rate = read_wav(files.wav)
-    features = compute_features(samples, rate, times, DEFAULT_FEATURES, job.feature_params)
+    rate = job.audio.sample_rate
+    samples = job.audio.slice(start_s, end_s)
+    write_wav(files.wav, samples, rate)
+    context_start = job.audio.start_time_s - start_s  # clip time of the context's first sample
+    features = compute_features(job.audio.samples, rate, times, DEFAULT_FEATURES, job.feature_params,
+                                start_s=context_start)
     feature_params = features.pop("_params")
     with atomic_output(files.features, mode="wb") as fh:
         np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(fps),
@@ -124,17 +157,18 @@ def process_clip(job: ClipJob) -> dict:
                          pose[i] if qc.mask[i] and not np.isnan(pose[i]).any() else None)
              for i, r in enumerate(records)]
     write_table(files.blendshapes_clean, clean, table_meta)
-    sync = estimate_av_lag(qc.values[:, MEDIAPIPE_NAMES.index("jawOpen")], times, job.sync_context,
-                           job.sync_context_start_s, rate, job.qc)
+    sync = estimate_av_lag(qc.values[:, MEDIAPIPE_NAMES.index("jawOpen")], times, job.audio.samples,
+                           context_start, rate, job.qc)
 
     timings["qc_s"] = time.perf_counter() - clock
-    duration = float(job.source_end_s - job.source_start_s)
+    duration = end_s - start_s
     metadata = {
         "clip": job.name,
         "index": job.index,
-        "source": job.source,
-        "source_start_s": round(job.source_start_s, 6),
-        "source_end_s": round(job.source_end_s, 6),
+        "source": Path(job.source_path).name,
+        "source_start_s": round(start_s, 6),
+        "source_end_s": round(end_s, 6),
+        "speech_span_s": [round(job.span_start_s, 6), round(job.span_end_s, 6)],
         "duration_s": round(duration, 6),
         "fps": round(fps, 6),
         "frames": len(records),
@@ -144,9 +178,9 @@ def process_clip(job: ClipJob) -> dict:
         "quality": qc.report(),
         "quality_score": qc.score,
         "av_sync": asdict(sync),
-        "speech_ratio": round(job.speech_ratio, 4),
+        "speech_ratio": round(job.speech.ratio(start_s, end_s), 4),
         "audio": {"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
-                  "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(job.audio_padded_s, 6),
+                  "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(padded / audio_rate, 6),
                   "features": {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES},
                   "feature_params": feature_params},
         "blendshape_names": list(MEDIAPIPE_NAMES),

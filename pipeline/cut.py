@@ -1,17 +1,23 @@
-"""Exact clip cutting: one decode pass over the source, every clip re-encoded.
+"""Exact clip cutting from the source's own decoded frames, one decode per clip.
 
-A clip starts at its first video frame's PTS and ends where the next frame
-starts, so its duration is exactly the time its frames are on screen.  Its
-audio is the source audio over that same interval, sample-exact (the AAC
+A clip holds every source frame whose display interval [PTS, next PTS)
+overlaps the speech span: it starts at the frame on screen when speech
+begins (at most one frame of pre-roll) and ends with the frame on screen
+when it stops; its duration is exactly the time its frames are on screen.
+Its audio is the source audio over that same interval, sample-exact (the AAC
 encoder's priming is hidden by the MP4 edit list), so the first video frame
-and the first audio sample of a clip share one source time.  Frames keep their
-relative PTS (variable frame rate survives), upright (rotation applied).
+and the first audio sample of a clip share one source time.  Frames keep
+their relative PTS (variable frame rate survives), upright (rotation applied).
 Packet copy (``ffmpeg -c copy``) would snap to keyframes and is not used.
+
+Each clip seeks to the keyframe before its span and decodes the span once;
+the same decoded frames feed the face tracker and the clip's encoder, so
+the analysis never sees the lossy clip encode.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,29 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from .audio import TimelineAligner
-from .decode import frame_to_rgb
+from .decode import DecodedFrame, frame_to_rgb
 from .errors import InputError
-from .probe import open_container, upright_turns
+from .probe import open_container
+
+SEEK_MARGIN_S = 1.0  # seek this far before a span: the frame showing at its start began earlier
 
 
 @dataclass(frozen=True)
-class ClipRequest:
-    index: int
-    path: Path  # final name of the clip file (written as a temporary file, then renamed)
-    start_s: float  # wanted span in container time; frames with start <= PTS < end belong to the clip
-    end_s: float
+class SpanFrame(DecodedFrame):
+    """A decoded source frame of a clip: ``index``/``time_s`` in the clip, ``source`` the PyAV frame."""
 
-
-@dataclass
-class CutClip:
-    index: int
-    path: Path
-    start_s: float  # container time of the first frame (and first audio sample)
-    end_s: float  # container time where the clip ends (the next frame's PTS)
-    frames: int
-    width: int
-    height: int
-    audio_padded_s: float  # silence added where the source audio had no samples
+    source_time_s: float = 0.0
+    duration_s: float = 0.0  # until the next frame (the nominal interval for the last frame of the stream)
+    source: object = None
 
 
 @dataclass(frozen=True)
@@ -95,34 +92,23 @@ class AudioBuffer:
             padded = out.shape[1]
         return out, padded
 
-    def drop_before(self, time_s: float) -> None:
-        """Forget samples more than a second before ``time_s`` (memory stays one clip long)."""
-        if time_s == float("inf"):  # no clip left to serve
-            self.first += sum(c.shape[1] for c in self.chunks)
-            self.chunks = []
-            return
-        keep_from = self.index(time_s) - self.rate  # a second of slack for rounding
-        while self.chunks and self.first + self.chunks[0].shape[1] <= keep_from:
-            self.first += self.chunks[0].shape[1]
-            self.chunks.pop(0)
-        if self.chunks and self.first < keep_from:  # trim inside the first chunk too (take() merges chunks)
-            cut = keep_from - self.first
-            self.chunks[0] = self.chunks[0][:, cut:].copy()
-            self.first += cut
-
 
 class ClipEncoder:
     """One output clip: H.264 video with the source's relative PTS, AAC audio from sample 0."""
 
-    def __init__(self, request: ClipRequest, start_s: float, width: int, height: int, fps: Fraction,
-                 time_base: Fraction, audio_rate: int, audio_layout: str, settings: EncodeSettings) -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction, time_base: Fraction,
+                 audio_rate: int, audio_layout: str, settings: EncodeSettings) -> None:
         import av
 
-        self.request, self.start_s, self.end_s = request, start_s, None
+        self.path = Path(path)
         self.frames = 0
+        self.done = False  # finished and renamed into place
+        self.durations: dict[int, int] = {}  # pts -> frame duration, for the packets still inside the encoder
         self.width, self.height = width - width % 2, height - height % 2  # yuv420p needs even sizes
-        self.temp = request.path.with_name(f".{request.path.name}.{os.getpid()}.partial")
-        self.container = av.open(str(self.temp), "w", format="mp4")
+        self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        # A fine movie timescale makes the edit lists (which hide the AAC priming and the padding of its
+        # last frame) exact to the sample instead of to the millisecond.
+        self.container = av.open(str(self.temp), "w", format="mp4", options={"movie_timescale": str(audio_rate)})
         self.video = self.container.add_stream(settings.video_codec, rate=fps,
                                                options={"preset": settings.preset, "crf": str(settings.crf)})
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
@@ -133,31 +119,40 @@ class ClipEncoder:
         self.audio.bit_rate = settings.audio_bit_rate
         self.audio_layout, self.audio_rate = audio_layout, audio_rate
 
-    def add_frame(self, source, time_s: float) -> None:
-        """Encode one decoded source frame at its time relative to the clip start.
+    def add_frame(self, frame: SpanFrame) -> None:
+        """Encode one decoded source frame at its clip time.
 
         An upright, even-sized frame goes to the encoder as decoded (no RGB
-        round trip); a rotated or odd-sized one is turned upright/cropped first.
+        round trip); a rotated or odd-sized one is encoded from its upright RGB.
         """
         import av
 
+        source = frame.source
         if getattr(source, "rotation", 0) or source.width != self.width or source.height != self.height:
-            rgb = frame_to_rgb(source)[: self.height, : self.width]
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            rgb = frame.rgb[: self.height, : self.width]
+            out = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         else:
-            frame = source
-        frame.pts = int(round((time_s - self.start_s) / self.time_base))
-        frame.time_base = self.time_base
-        for packet in self.video.encode(frame):
-            self.container.mux(packet)
+            out = source
+        out.pts = int(round(frame.time_s / self.time_base))
+        out.time_base = self.time_base
+        # Each packet lasts until the next frame, the last one too, so the track is exactly the clip's length.
+        self.durations[out.pts] = max(int(round(frame.duration_s / self.time_base)), 1)
+        for packet in self.video.encode(out):
+            self._mux_video(packet)
         self.frames += 1
+
+    def _mux_video(self, packet) -> None:
+        duration = self.durations.pop(packet.pts, None)
+        if duration is not None:
+            packet.duration = duration
+        self.container.mux(packet)
 
     def finish(self, samples: np.ndarray) -> None:
         """Encode the clip's audio, flush both encoders, close and rename into place."""
         import av
 
         for packet in self.video.encode():
-            self.container.mux(packet)
+            self._mux_video(packet)
         block = 1024 * 16
         for offset in range(0, samples.shape[1], block):
             chunk = np.ascontiguousarray(samples[:, offset: offset + block])
@@ -170,7 +165,8 @@ class ClipEncoder:
         for packet in self.audio.encode():
             self.container.mux(packet)
         self.container.close()
-        os.replace(self.temp, self.request.path)
+        os.replace(self.temp, self.path)
+        self.done = True
 
     def abort(self) -> None:
         try:
@@ -183,97 +179,117 @@ class ClipEncoder:
             pass
 
 
-def cut_clips(source: str | os.PathLike[str], requests: list[ClipRequest], settings: EncodeSettings = EncodeSettings(),
-              progress: Callable[[float], None] | None = None,
-              on_done: Callable[[CutClip], None] | None = None) -> list[CutClip]:
-    """Write every requested clip in one pass over ``source`` (requests sorted, not overlapping).
 
-    ``progress`` receives the container time reached; ``on_done`` each clip as
-    soon as its file is in place, so later stages can start on it while the
-    pass goes on.  Clips whose span holds no video frame are skipped.
+class SpanReader:
+    """Iterate the source frames of one clip (see the module doc), decoded once.
+
+    After iteration ``start_s``/``end_s`` are the clip's container times (its
+    first frame's PTS, and the PTS of the frame after its last, or one nominal
+    frame interval after it at the end of the stream); ``failed_packets``
+    counts packets that would not decode (damage inside the span).
     """
-    import av
 
-    requests = sorted(requests, key=lambda r: r.start_s)
-    if not requests:
-        return []
-    container = open_container(source)
-    open_clip: ClipEncoder | None = None
-    waiting: list[ClipEncoder] = []  # video complete, audio not yet decoded up to its end
-    done: list[CutClip] = []
-    try:
-        vstream, astream = container.streams.video[0], container.streams.audio[0]
-        fps = Fraction(vstream.average_rate or 25).limit_denominator(1001)
-        channels = min(astream.codec_context.channels, 2)
-        layout = "mono" if channels == 1 else "stereo"
-        rate = astream.codec_context.sample_rate
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        audio = AudioBuffer(rate, channels)
-        step = float(1 / fps)
-        last_time: float | None = None
-        j = 0
+    def __init__(self, path: str | os.PathLike[str], span_start_s: float, span_end_s: float) -> None:
+        self.path = Path(path)
+        self.span_start_s, self.span_end_s = span_start_s, span_end_s
+        self.start_s: float | None = None
+        self.end_s: float | None = None
+        self.frames = 0
+        self.failed_packets = 0
+        self.fps = Fraction(25)
+        self.time_base = Fraction(1, 25)
 
-        def finish(clip: ClipEncoder, allow_padding: bool) -> bool:
-            if not allow_padding and audio.end_time_s < clip.end_s:
-                return False
-            samples, padded = audio.take(clip.start_s, clip.end_s)
-            clip.finish(samples)
-            done.append(CutClip(clip.request.index, clip.request.path, clip.start_s, clip.end_s, clip.frames,
-                                clip.width, clip.height, padded / rate))
-            if on_done:
-                on_done(done[-1])
-            return True
+    def _decoded(self, container, stream) -> Iterator[tuple[object, float]]:
+        import av
 
-        def on_video(frame) -> None:
-            nonlocal open_clip, j, last_time
-            t = float(frame.pts * vstream.time_base) if frame.pts is not None else (last_time or 0.0) + step
-            last_time = t
-            while j < len(requests) and t >= requests[j].end_s:
-                if open_clip is not None:
-                    open_clip.end_s = t
-                    waiting.append(open_clip)
-                    open_clip = None
-                j += 1
-            if j < len(requests) and t >= requests[j].start_s:
-                if open_clip is None:
-                    turned = upright_turns(frame.rotation or 0) % 2
-                    width, height = (frame.height, frame.width) if turned else (frame.width, frame.height)
-                    open_clip = ClipEncoder(requests[j], t, width, height, fps, vstream.time_base,
-                                            rate, layout, settings)
-                open_clip.add_frame(frame, t)
-            if progress:
-                progress(t)
-
-        for packet in container.demux(vstream, astream):
+        step = 1.0 / float(self.fps)
+        last: float | None = None
+        for packet in container.demux(stream):
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
-                continue  # a damaged packet: extraction reports damage; cutting keeps going
-            if packet.stream.type == "video":
-                for frame in frames:
-                    on_video(frame)
-            else:
+                self.failed_packets += 1
+                continue
+            for frame in frames:
+                t = float(frame.pts * stream.time_base) if frame.pts is not None else (last or 0.0) + step
+                last = t
+                yield frame, t
+
+    def __iter__(self) -> Iterator[SpanFrame]:
+        container = open_container(self.path)
+        try:
+            stream = container.streams.video[0]
+            self.fps = Fraction(stream.average_rate or 25).limit_denominator(1001)
+            self.time_base = stream.time_base
+            target = self.span_start_s - SEEK_MARGIN_S
+            origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            if target > origin:
+                container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+            previous: tuple[object, float] | None = None
+            for frame, t in self._decoded(container, stream):
+                if previous is not None and t <= previous[1]:
+                    continue  # a repeated or out-of-order timestamp: keep the first frame shown at that time
+                if previous is not None and previous[1] < self.span_end_s and t > self.span_start_s:
+                    yield self._frame(*previous, t)
+                if t >= self.span_end_s:
+                    if self.start_s is not None:
+                        self.end_s = t
+                    return
+                previous = (frame, t)
+            if previous is not None:  # the stream ended inside the span: its last frame lasts one nominal interval
+                end = previous[1] + 1.0 / float(self.fps)
+                if end > self.span_start_s:
+                    yield self._frame(*previous, end)
+                    self.end_s = end
+        finally:
+            container.close()
+
+    def _frame(self, frame, t: float, next_t: float) -> SpanFrame:
+        if self.start_s is None:
+            self.start_s = t
+        self.frames += 1
+        return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame), t, next_t - t, frame)
+
+
+def read_source_audio(path: str | os.PathLike[str], start_s: float, end_s: float) -> tuple[np.ndarray, int, str, int]:
+    """The source audio of container time [start_s, end_s) at its own rate: (channels x samples, rate, layout, padded).
+
+    Seeks half a second before ``start_s`` (AAC needs the previous frame to
+    decode the first one) and keeps samples on their PTS; ``padded`` counts
+    samples of silence added where the source has none (audio ending early).
+    """
+    import av
+
+    container = open_container(path)
+    try:
+        stream = container.streams.audio[0]
+        channels = min(stream.codec_context.channels, 2)
+        layout = "mono" if channels == 1 else "stereo"
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        buffer = AudioBuffer(rate, channels)
+        target = start_s - 0.5
+        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        if target > origin:
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    continue  # a damaged packet becomes silence on the timeline
                 for frame in frames:
                     t = float(frame.pts * frame.time_base) if frame.pts is not None else None
                     for out in resampler.resample(frame):
-                        audio.append(t, out.to_ndarray())
-            waiting[:] = [clip for clip in waiting if not finish(clip, allow_padding=False)]
-            oldest = min([c.start_s for c in waiting] + ([open_clip.start_s] if open_clip else [])
-                         + ([requests[j].start_s] if j < len(requests) else [float("inf")]))
-            audio.drop_before(oldest)
-        for out in resampler.resample(None):
-            audio.append(None, out.to_ndarray())
-        if open_clip is not None:
-            open_clip.end_s = (last_time or open_clip.start_s) + step
-            waiting.append(open_clip)
-            open_clip = None
-        for clip in waiting:
-            finish(clip, allow_padding=True)
-        waiting.clear()
-    except av.error.FFmpegError as exc:
-        raise InputError(source, f"cutting clips failed: {exc.strerror or exc}") from None
+                        buffer.append(t, out.to_ndarray())
+                if buffer.origin is not None and buffer.end_time_s >= end_s + 0.05:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    buffer.append(None, out.to_ndarray())
+        except av.error.FFmpegError as exc:
+            raise InputError(path, f"the audio stops decoding near {start_s:.2f} s ({exc.strerror or exc})") from None
+        samples, padded = buffer.take(start_s, end_s)
+        return samples, rate, layout, padded
     finally:
-        for clip in waiting + ([open_clip] if open_clip else []):
-            clip.abort()
         container.close()
-    return sorted(done, key=lambda c: c.index)

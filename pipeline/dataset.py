@@ -1,10 +1,11 @@
 """make_dataset: one long recording -> a folder of speech clips with frame-aligned data.
 
-Stages: probe + checks, audio decode (16 kHz mono), speech segmentation, one
-exact cutting pass over the source, then per clip in worker processes
-(blendshapes, audio features, QC, metadata), then manifest and reports.
-Reruns skip clips whose metadata and files are complete for the same
-parameters; clips are handed to workers as soon as they are cut.
+Stages: probe + checks, audio decode (16 kHz mono), speech segmentation, then
+one task per clip in worker processes: seek to the clip's span in the source,
+decode it once, track the face on those frames and encode the same frames
+into the clip file, then audio features, QC and metadata; then manifest and
+reports.  Reruns skip clips whose metadata and files are complete for the
+same parameters.
 """
 from __future__ import annotations
 
@@ -18,19 +19,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_output
-from .audio import decode_audio, write_wav
+from .audio import AudioTrack, decode_audio
 from .clip_files import ClipFiles, clip_name, load_complete_metadata, remove_partials
-from .clip_job import ClipFailed, ClipJob, process_clip
-from .cut import ClipRequest, CutClip, EncodeSettings, cut_clips
+from .clip_job import AUDIO_CONTEXT_S, ClipFailed, ClipJob, process_clip
+from .cut import EncodeSettings
 from .errors import InputError, OutputError
 from .features import FeatureParams
 from .probe import probe
 from .progress import ProgressFactory, silent
 from .qc import QcParams
 from .report import write_reports
-from .segment import SegmentParams, segment_speech
+from .segment import SegmentParams, Span, segment_speech
 from .smoothing import make_smoother
 
+# Bumped whenever the pipeline's output for the same input and parameters changes, so a rerun
+# rebuilds clips written by an older version instead of mixing the two in one dataset.
+DATA_VERSION = 2
 AUDIO_SHORTER_TOLERANCE_S = 0.5
 
 
@@ -43,10 +47,12 @@ class DatasetParams:
     qc: QcParams = field(default_factory=QcParams)
     model: str | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    pad_short_audio: bool = False  # keep a recording whose audio ends early; the rest is silence, never a clip
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
-                "qc": asdict(self.qc), "quality_threshold": self.quality_threshold, "encode": asdict(self.encode)}
+                "qc": asdict(self.qc), "quality_threshold": self.quality_threshold, "encode": asdict(self.encode),
+                "pad_short_audio": self.pad_short_audio, "data_version": DATA_VERSION}
 
 
 @dataclass
@@ -58,6 +64,7 @@ class DatasetResult:
     skipped: int  # clips already complete from an earlier run
     stage_seconds: dict[str, float]
     report: dict
+    audio_padding: list[dict] = field(default_factory=list)
 
 
 def params_key(source: Path, params: DatasetParams) -> str:
@@ -94,11 +101,7 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
     t = time.perf_counter()
     audio = decode_audio(source)
     stages["audio_decode"] = time.perf_counter() - t
-    if info.duration_s is not None:
-        video_end = info.start_time_s + info.duration_s
-        if audio.end_time_s < video_end - AUDIO_SHORTER_TOLERANCE_S:
-            raise InputError(source, f"the audio track ends at {audio.end_time_s:.2f} s but the video runs to "
-                                     f"{video_end:.2f} s: audio shorter than video, clips after it would be silent")
+    padding = check_audio_length(source, info, audio, params.pad_short_audio)
 
     t = time.perf_counter()
     segmentation = segment_speech(audio, params.segment)
@@ -106,80 +109,91 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
 
     key = params_key(source, params)
     complete: dict[int, dict] = {}
-    requests: list[ClipRequest] = []
+    pending: list[tuple[int, Span]] = []
     for index, span in enumerate(segmentation.clips):
-        files = ClipFiles(root, clip_name(index))
-        meta = load_complete_metadata(files, key)
+        meta = load_complete_metadata(ClipFiles(root, clip_name(index)), key)
         if meta is not None:
             complete[index] = meta
         else:
-            requests.append(ClipRequest(index, files.video, span.start_s, span.end_s))
+            pending.append((index, span))
     skipped = len(complete)
 
-    failed: list[dict] = []
-    results: dict[int, dict] = dict(complete)
-    if requests:
-        workers = max(1, workers or os.cpu_count() or 1)
-        cut_bar = progress("cutting", float(info.duration_s or 0) or None, "s")
-        clip_bar = progress("clips", len(requests), "clip")
-        futures: dict[cf.Future, CutClip] = {}
-        t = time.perf_counter()
-        context = multiprocessing.get_context("spawn")  # MediaPipe and threads do not survive fork
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        try:
-            last = [0.0]
+    def job_for(index: int, span: Span) -> ClipJob:
+        lo, hi = span.start_s - AUDIO_CONTEXT_S, span.end_s + AUDIO_CONTEXT_S
+        return ClipJob(root=str(root), name=clip_name(index), index=index, source_path=str(source.resolve()),
+                       span_start_s=span.start_s, span_end_s=span.end_s,
+                       audio=audio.excerpt(lo, hi),
+                       speech=segmentation.flags_between(lo, hi), params_key=key, params=params.as_dict(),
+                       smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
+                       qc=params.qc, model=params.model, encode=params.encode)
 
-            def on_time(now: float) -> None:
-                cut_bar.update(max(now - last[0], 0.0))
-                last[0] = max(now, last[0])
-
-            def on_done(clip: CutClip) -> None:
-                files = ClipFiles(root, clip_name(clip.index))
-                write_wav(files.wav, audio.slice(clip.start_s, clip.end_s), audio.sample_rate)
-                margin = params.qc.max_lag_s + 0.05
-                context_start = max(clip.start_s - margin, audio.start_time_s)
-                job = ClipJob(root=str(root), name=files.name, index=clip.index, source=source.name,
-                              source_start_s=clip.start_s, source_end_s=clip.end_s, audio_padded_s=clip.audio_padded_s,
-                              speech_ratio=segmentation.speech_ratio(clip.start_s, clip.end_s, audio.start_time_s),
-                              params_key=key, sync_context=audio.slice(context_start, clip.end_s + margin),
-                              sync_context_start_s=context_start - clip.start_s,
-                              params=params.as_dict(), smooth=params.smooth,
-                              feature_params=FeatureParams(f0_method=params.f0_method), qc=params.qc, model=params.model)
-                futures[pool.submit(process_clip, job)] = clip
-
-            try:
-                cut = cut_clips(source, requests, params.encode, progress=on_time, on_done=on_done)
-            finally:
-                cut_bar.close()
-            stages["cutting"] = time.perf_counter() - t
-            cut_indices = {c.index for c in cut}
-            for request in requests:
-                if request.index not in cut_indices:
-                    failed.append({"clip": clip_name(request.index), "start_s": round(request.start_s, 3),
-                                   "end_s": round(request.end_s, 3), "reason": "no video frame in this span"})
-            for future in cf.as_completed(futures):
-                clip = futures[future]
-                try:
-                    results[clip.index] = future.result()
-                except ClipFailed as exc:
-                    failed.append({"clip": clip_name(clip.index), "start_s": round(clip.start_s, 3),
-                                   "end_s": round(clip.end_s, 3), "reason": str(exc)})
-                except Exception as exc:  # noqa: BLE001 - one clip's crash must not sink the others
-                    failed.append({"clip": clip_name(clip.index), "start_s": round(clip.start_s, 3),
-                                   "end_s": round(clip.end_s, 3), "reason": f"{type(exc).__name__}: {exc}"})
-                clip_bar.update(1)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # stop promptly: drop clips not started yet
-            raise
-        pool.shutdown(wait=True)
-        clip_bar.close()
-        stages["clips"] = time.perf_counter() - t - stages["cutting"]
+    t = time.perf_counter()
+    results, failed = run_clip_jobs(pending, job_for, workers, progress)
+    results.update(complete)
+    stages["clips"] = time.perf_counter() - t
     clips = [results[i] for i in sorted(results)]
     failed.sort(key=lambda f: f["clip"])
     write_manifest(root, clips)
     stages["total"] = time.perf_counter() - started
-    report = write_reports(root, source, info, audio.duration_s, segmentation, clips, failed, params, stages)
-    return DatasetResult(root, clips, failed, segmentation.dropped, skipped, stages, report)
+    report = write_reports(root, source, info, audio.duration_s, segmentation, clips, failed, params, stages, padding)
+    return DatasetResult(root, clips, failed, segmentation.dropped, skipped, stages, report, padding)
+
+
+def check_audio_length(source: Path, info, audio: AudioTrack, pad: bool) -> list[dict]:
+    """Refuse audio that ends well before the video, or (``pad``) describe the silent stretch that replaces it."""
+    if info.duration_s is None:
+        return []
+    video_end = info.start_time_s + info.duration_s
+    if audio.end_time_s >= video_end - AUDIO_SHORTER_TOLERANCE_S:
+        return []
+    if not pad:
+        raise InputError(source, f"the audio track ends at {audio.end_time_s:.2f} s but the video runs to "
+                                 f"{video_end:.2f} s: audio shorter than video (use --pad_short_audio to keep the "
+                                 "recording; the missing audio is treated as silence and no clip is cut from it)")
+    return [{"start_s": round(audio.end_time_s, 3), "end_s": round(video_end, 3),
+             "duration_s": round(video_end - audio.end_time_s, 3),
+             "reason": "no audio in the source: treated as silence (--pad_short_audio), no clip cut from it"}]
+
+
+def run_clip_jobs(pending: list[tuple[int, Span]], job_for, workers: int | None,
+                  progress: ProgressFactory) -> tuple[dict[int, dict], list[dict]]:
+    """Run one task per clip in a process pool; at most two per worker queued, so memory stays flat."""
+    results: dict[int, dict] = {}
+    failed: list[dict] = []
+    if not pending:
+        return results, failed
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    bar = progress("clips", len(pending), "clip")
+    context = multiprocessing.get_context("spawn")  # MediaPipe and threads do not survive fork
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    queue = list(reversed(pending))
+    running: dict[cf.Future, tuple[int, Span]] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < 2 * workers:
+                index, span = queue.pop()
+                running[pool.submit(process_clip, job_for(index, span))] = (index, span)
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                index, span = running.pop(future)
+                try:
+                    results[index] = future.result()
+                except ClipFailed as exc:
+                    failed.append(failure(index, span, str(exc)))
+                except Exception as exc:  # noqa: BLE001 - one clip's crash must not sink the others
+                    failed.append(failure(index, span, f"{type(exc).__name__}: {exc}"))
+                bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # stop promptly: drop clips not started yet
+        raise
+    pool.shutdown(wait=True)
+    bar.close()
+    return results, failed
+
+
+def failure(index: int, span: Span, reason: str) -> dict:
+    return {"clip": clip_name(index), "start_s": round(span.start_s, 3), "end_s": round(span.end_s, 3),
+            "reason": reason}
 
 
 def write_manifest(root: Path, clips: list[dict]) -> None:

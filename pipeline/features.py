@@ -1,9 +1,22 @@
 """Audio features at the video frame times: a registry of named extractors.
 
 Every extractor sees the same analysis frames: for video frame i at clip time
-t_i (its PTS), a Hann window of ``win`` samples centred on t_i*sr.  The hop is
+t_i (its PTS), a window of ``win`` samples centred on t_i.  The hop is
 therefore the frame interval itself (sr/fps on constant-rate video) and
-nothing is resampled or interpolated afterwards.  Add an extractor with::
+nothing is resampled or interpolated afterwards.  The audio handed in may
+start before the clip and end after it (``start_s`` < 0): frames at a clip's
+edges then see the real audio around the clip, and zeros only at the ends of
+the recording.
+
+Definitions follow librosa (the reference researchers check against): the
+periodic Hann window, librosa's Slaney mel filter bank, ``power_to_db``
+(10*log10 of power, ref 1, amin 1e-10, no top_db clipping: clipping relative
+to the loudest frame would make a frame's value depend on the rest of the
+clip), MFCC as the orthonormal DCT-II of that dB mel, the spectral centroid
+weighted by magnitude, RMS and zero-crossing rate of the raw frame.  F0 and
+voicing are WORLD's standard analysis (DIO on a 5 ms grid aligned to the
+first frame, refined by StoneMask) read at the grid point nearest each frame.
+Add an extractor with::
 
     @register_feature("my_feature")
     def my_feature(ctx: FeatureContext) -> np.ndarray:   # (frames, dims)
@@ -11,7 +24,6 @@ nothing is resampled or interpolated afterwards.  Add an extractor with::
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +33,16 @@ import numpy as np
 FeatureFn = Callable[["FeatureContext"], np.ndarray]
 FEATURES: dict[str, FeatureFn] = {}
 DEFAULT_FEATURES = ("mel", "mfcc", "f0", "voicing", "zcr", "spectral_centroid", "rms")
+
+UNITS = {
+    "mel": "dB: 10*log10(mel power), librosa.power_to_db(ref=1.0, amin=1e-10, top_db=None)",
+    "mfcc": "orthonormal DCT-II of the dB mel (librosa.feature.mfcc(S=mel_db))",
+    "f0": "Hz, 0 where unvoiced",
+    "voicing": "1 voiced / 0 unvoiced (DIO at the nearest 5 ms grid point)",
+    "zcr": "fraction of sample pairs in the frame that cross zero (librosa.feature.zero_crossing_rate)",
+    "spectral_centroid": "Hz, magnitude-weighted mean frequency (librosa.feature.spectral_centroid)",
+    "rms": "root mean square of the raw frame samples, full scale = 1 (librosa.feature.rms)",
+}
 
 
 def register_feature(name: str) -> Callable[[FeatureFn], FeatureFn]:
@@ -37,7 +59,8 @@ class FeatureParams:
     fmin: float = 0.0
     fmax: float | None = None  # default: Nyquist
     f0_method: str = "dio"  # or "harvest" (about 4x realtime here)
-    dio_speed: int = 2  # WORLD's decimation (1 = slowest): 2 halves the time; stonemask refines F0 anyway
+    f0_period_ms: float = 5.0  # WORLD's standard grid; DIO voices far fewer frames on a coarse (frame-rate) grid
+    dio_speed: int = 1  # WORLD's default decimation, as the reference is run
     f0_floor: float = 71.0
     f0_ceil: float = 800.0
     window_frames: float = 2.0  # analysis window length in frame intervals (50% overlap)
@@ -47,10 +70,11 @@ class FeatureParams:
 class FeatureContext:
     """Shared, lazily computed analysis of one clip's audio at its frame times."""
 
-    samples: np.ndarray  # float32 mono, clip time 0 at samples[0]
+    samples: np.ndarray  # float32 mono; samples[0] is at clip time ``start_s``
     sample_rate: int
     times_s: np.ndarray  # frame PTS relative to the clip start
     params: FeatureParams = field(default_factory=FeatureParams)
+    start_s: float = 0.0  # clip time of samples[0]; negative when the audio reaches before the clip
 
     @cached_property
     def hop(self) -> float:
@@ -59,45 +83,56 @@ class FeatureContext:
 
     @cached_property
     def win(self) -> int:
-        return max(int(round(self.params.window_frames * self.hop)), 64)
+        """Window length in samples, even, so the window is centred on the frame time as librosa centres it."""
+        return max(2 * int(round(self.params.window_frames * self.hop / 2)), 64)
 
     @cached_property
     def n_fft(self) -> int:
         return 1 << (self.win - 1).bit_length()
 
     @cached_property
+    def centres(self) -> np.ndarray:
+        """Sample index in ``samples`` of each frame time."""
+        return np.round((self.times_s - self.start_s) * self.sample_rate).astype(np.int64)
+
+    @cached_property
     def windows(self) -> np.ndarray:
-        """(frames, win) raw samples centred on each frame time, zero beyond the clip."""
+        """(frames, win) raw samples [centre - win/2, centre + win/2), zero beyond the audio given."""
         half = self.win // 2
-        centres = np.round(self.times_s * self.sample_rate).astype(np.int64)
         padded = np.concatenate([np.zeros(half, np.float32), self.samples, np.zeros(self.win, np.float32)])
-        index = centres[:, None] + np.arange(self.win)[None, :]  # padded offset `half` recentres
+        index = self.centres[:, None] + np.arange(self.win)[None, :]  # padded offset `half` recentres
         return padded[np.clip(index, 0, padded.size - 1)]
 
     @cached_property
-    def power(self) -> np.ndarray:
-        """(frames, n_fft//2+1) power spectrum of the Hann-windowed frames."""
-        spectrum = np.fft.rfft(self.windows * np.hanning(self.win)[None, :].astype(np.float32), n=self.n_fft, axis=1)
-        return (spectrum.real**2 + spectrum.imag**2).astype(np.float64)
+    def magnitude(self) -> np.ndarray:
+        """(frames, n_fft//2+1) magnitude spectrum of the frames under librosa's periodic Hann window."""
+        import librosa
+
+        window = librosa.filters.get_window("hann", self.win, fftbins=True)
+        spectrum = np.fft.rfft(self.windows.astype(np.float64) * window[None, :], n=self.n_fft, axis=1)
+        return np.abs(spectrum)
 
     @cached_property
     def freqs(self) -> np.ndarray:
         return np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)
 
     @cached_property
-    def log_mel(self) -> np.ndarray:
-        fb = mel_filterbank(self.sample_rate, self.n_fft, self.params.n_mels, self.params.fmin,
-                            self.params.fmax or self.sample_rate / 2)
-        return np.log(np.maximum(self.power @ fb.T, 1e-10))
+    def mel_db(self) -> np.ndarray:
+        import librosa
+
+        fb = librosa.filters.mel(sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.params.n_mels,
+                                 fmin=self.params.fmin, fmax=self.params.fmax or self.sample_rate / 2)
+        return librosa.power_to_db((self.magnitude**2) @ fb.T.astype(np.float64), ref=1.0, amin=1e-10, top_db=None)
 
     @cached_property
     def f0_and_voicing(self) -> tuple[np.ndarray, np.ndarray]:
-        return f0_at_times(self.samples, self.sample_rate, self.times_s, self.params)
+        return f0_at_times(self.samples, self.sample_rate, self.times_s, self.params, self.start_s)
 
     def describe(self) -> dict:
         return {"sample_rate": self.sample_rate, "hop_samples": self.hop, "win_samples": self.win,
-                "n_fft": self.n_fft, "window": "hann, centred on each frame's PTS",
-                **{k: v for k, v in vars(self.params).items()}}
+                "n_fft": self.n_fft, "window": "periodic hann (librosa), centred on each frame's PTS",
+                "edges": "real audio around the clip; zeros only beyond the ends of the recording",
+                "units": UNITS, **{k: v for k, v in vars(self.params).items()}}
 
 
 def mean_frame_interval(times_s: np.ndarray, default: float = 0.04) -> float:
@@ -106,67 +141,51 @@ def mean_frame_interval(times_s: np.ndarray, default: float = 0.04) -> float:
     return default
 
 
-def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
-    """Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
-    hz = np.asarray(hz, dtype=np.float64)
-    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, math.log(6.4) / 27.0
-    mel = hz / f_sp
-    return np.where(hz >= min_log_hz, min_log_hz / f_sp + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, mel)
+def f0_at_times(samples: np.ndarray, sr: int, times_s: np.ndarray, params: FeatureParams,
+                start_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """F0 (Hz, 0 when unvoiced) and voicing at exactly ``times_s`` with pyworld.
 
-
-def mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, math.log(6.4) / 27.0
-    min_log_mel = min_log_hz / f_sp
-    return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
-
-
-def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    """(n_mels, n_fft//2+1) triangular filters, Slaney area normalisation."""
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    lower = (freqs[None, :] - edges[:-2, None]) / np.maximum(edges[1:-1, None] - edges[:-2, None], 1e-10)
-    upper = (edges[2:, None] - freqs[None, :]) / np.maximum(edges[2:, None] - edges[1:-1, None], 1e-10)
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-
-
-def f0_at_times(samples: np.ndarray, sr: int, times_s: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """F0 (Hz, 0 when unvoiced) evaluated at exactly ``times_s`` with pyworld.
-
-    dio (or harvest) proposes candidates on its own grid with a period of one
-    frame interval; stonemask then refines F0 at the frames' own times.
+    WORLD's standard analysis: DIO (or harvest) on a ``f0_period_ms`` grid,
+    StoneMask at the grid points, and each frame reads the grid point nearest
+    to it (at most half a period away).  The grid starts so that a point falls
+    on the first frame, so at frame rates whose interval is a multiple of the
+    period (25, 50 fps at 5 ms) every frame sits exactly on a grid point.
+    Only the grid points that frames read are refined (StoneMask treats each
+    point on its own, so this equals refining all of them).
     """
     import pyworld
 
-    x = samples.astype(np.float64)
     if times_s.size == 0:
         return np.zeros(0), np.zeros(0, bool)
-    period_ms = max(1.0, 1000.0 * mean_frame_interval(times_s))
+    step = int(round(params.f0_period_ms * sr / 1000.0))
+    first = int(round((times_s[0] - start_s) * sr))
+    trim = first % step if first >= 0 else 0  # drop samples so a grid point lands on the first frame
+    x = np.ascontiguousarray(samples[trim:], dtype=np.float64)
+    offset = start_s + trim / sr  # clip time of x[0]
     if params.f0_method == "harvest":
-        coarse, grid = pyworld.harvest(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil, frame_period=period_ms)
+        coarse, grid = pyworld.harvest(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
+                                       frame_period=params.f0_period_ms)
     else:
-        coarse, grid = pyworld.dio(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil, frame_period=period_ms,
-                                   speed=params.dio_speed)
-    nearest = np.clip(np.searchsorted(grid, times_s), 0, grid.size - 1)
-    previous = np.clip(nearest - 1, 0, grid.size - 1)
-    pick = np.where(np.abs(grid[previous] - times_s) < np.abs(grid[nearest] - times_s), previous, nearest)
-    candidates = coarse[pick]
-    refined = pyworld.stonemask(x, np.ascontiguousarray(candidates), np.ascontiguousarray(times_s, dtype=np.float64), sr)
-    refined = np.where(candidates > 0, refined, 0.0)
-    return refined, refined > 0
+        coarse, grid = pyworld.dio(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
+                                   frame_period=params.f0_period_ms, speed=params.dio_speed)
+    local = np.asarray(times_s, np.float64) - offset
+    pick = np.clip(np.round(local / (params.f0_period_ms / 1000.0)).astype(np.int64), 0, grid.size - 1)
+    candidates = np.ascontiguousarray(coarse[pick])
+    refined = pyworld.stonemask(x, candidates, np.ascontiguousarray(grid[pick]), sr)
+    voiced = candidates > 0
+    return np.where(voiced, refined, 0.0), voiced
 
 
 @register_feature("mel")
 def mel(ctx: FeatureContext) -> np.ndarray:
-    return ctx.log_mel.astype(np.float32)
+    return ctx.mel_db.astype(np.float32)
 
 
 @register_feature("mfcc")
 def mfcc(ctx: FeatureContext) -> np.ndarray:
-    from scipy.fft import dct
+    import librosa
 
-    db = 10.0 * ctx.log_mel / math.log(10.0)
-    return dct(db, type=2, axis=1, norm="ortho")[:, : ctx.params.n_mfcc].astype(np.float32)
+    return librosa.feature.mfcc(S=ctx.mel_db.T, n_mfcc=ctx.params.n_mfcc, dct_type=2, norm="ortho").T.astype(np.float32)
 
 
 @register_feature("f0")
@@ -181,15 +200,18 @@ def voicing(ctx: FeatureContext) -> np.ndarray:
 
 @register_feature("zcr")
 def zcr(ctx: FeatureContext) -> np.ndarray:
-    signs = np.signbit(ctx.windows)
-    return (np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (ctx.win - 1)).astype(np.float32)[:, None]
+    import librosa
+
+    crossings = librosa.zero_crossings(ctx.windows, axis=-1, pad=False)
+    return crossings.mean(axis=1).astype(np.float32)[:, None]
 
 
 @register_feature("spectral_centroid")
 def spectral_centroid(ctx: FeatureContext) -> np.ndarray:
-    total = ctx.power.sum(axis=1)
-    centroid = (ctx.power @ ctx.freqs) / np.maximum(total, 1e-12)
-    return np.where(total > 1e-12, centroid, 0.0).astype(np.float32)[:, None]
+    import librosa
+
+    centroid = librosa.feature.spectral_centroid(S=ctx.magnitude.T, freq=ctx.freqs)[0]
+    return np.nan_to_num(centroid, nan=0.0).astype(np.float32)[:, None]
 
 
 @register_feature("rms")
@@ -198,13 +220,18 @@ def rms(ctx: FeatureContext) -> np.ndarray:
 
 
 def compute_features(samples: np.ndarray, sample_rate: int, times_s: np.ndarray,
-                     names: tuple[str, ...] = DEFAULT_FEATURES, params: FeatureParams | None = None) -> dict[str, np.ndarray]:
-    """Every requested feature as (frames, dims), plus ``times_s`` and the parameters."""
+                     names: tuple[str, ...] = DEFAULT_FEATURES, params: FeatureParams | None = None,
+                     start_s: float = 0.0) -> dict[str, np.ndarray]:
+    """Every requested feature as (frames, dims), plus ``times_s`` and the parameters.
+
+    ``samples[0]`` is at clip time ``start_s`` (pass audio from before the clip
+    with a negative ``start_s`` so edge frames see real audio).
+    """
     unknown = [n for n in names if n not in FEATURES]
     if unknown:
         raise ValueError(f"unknown audio feature(s) {', '.join(unknown)}; registered: {', '.join(sorted(FEATURES))}")
     ctx = FeatureContext(np.asarray(samples, np.float32), sample_rate, np.asarray(times_s, np.float64),
-                         params or FeatureParams())
+                         params or FeatureParams(), float(start_s))
     result = {name: FEATURES[name](ctx) for name in names}
     for name, array in result.items():
         assert array.ndim == 2 and array.shape[0] == times_s.size, f"feature {name} returned {array.shape}"

@@ -45,6 +45,7 @@ class FaceLandmarkTracker:
     Timestamps passed to :meth:`detect` must strictly increase.
     """
 
+
     def __init__(self, model: str | os.PathLike[str] | None = None, retry_fresh: bool = True,
                  min_detection_confidence: float = 0.5, min_presence_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
@@ -61,7 +62,7 @@ class FaceLandmarkTracker:
         self.load_seconds = 0.0  # time spent creating landmarkers (start-up, not per-frame work)
         self._video = self._create("VIDEO")
         self._image = None
-        self._last_ts = 0  # the silenced warm-up call used timestamp 0
+        self._last_ts = -1
         self._names_checked = False
         self.fresh_detections = 0
 
@@ -80,11 +81,11 @@ class FaceLandmarkTracker:
         try:
             with native_stderr_silenced():
                 landmarker = vision.FaceLandmarker.create_from_options(options)
-                warm = np.zeros((64, 64, 3), dtype=np.uint8)  # the first run logs too: do it here, silenced
-                if mode == "VIDEO":
-                    landmarker.detect_for_video(_mp_image(warm), 0)
-                else:
-                    landmarker.detect(_mp_image(warm))
+                # The first run logs too: do it here, silenced.  Never in VIDEO mode: a warm-up frame there
+                # changes the tracking state of the frames that follow (measured: up to 0.008 on talk3), and the
+                # clip's rows must equal a fresh landmarker's run from the clip's first frame.
+                if mode != "VIDEO":
+                    landmarker.detect(_mp_image(np.zeros((64, 64, 3), dtype=np.uint8)))
             self.load_seconds += time.perf_counter() - started
             return landmarker
         except (RuntimeError, ValueError) as exc:
@@ -95,17 +96,23 @@ class FaceLandmarkTracker:
         if self._video is not None:
             self._video.close()
         self._video = self._create("VIDEO")
-        self._last_ts = 0
+        self._last_ts = -1
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int) -> FaceResult:
         """Landmarks for one upright RGB frame at ``timestamp_ms``."""
+        first = self._last_ts < 0
         if timestamp_ms <= self._last_ts:
             timestamp_ms = self._last_ts + 1
         self._last_ts = timestamp_ms
         if not rgb.flags["C_CONTIGUOUS"]:
             rgb = np.ascontiguousarray(rgb)
         image = _mp_image(rgb)
-        result = self._convert(self._video.detect_for_video(image, timestamp_ms), fresh=False)
+        if first:  # MediaPipe logs on a landmarker's first run
+            with native_stderr_silenced():
+                raw = self._video.detect_for_video(image, timestamp_ms)
+        else:
+            raw = self._video.detect_for_video(image, timestamp_ms)
+        result = self._convert(raw, fresh=False)
         if result.face or not self.retry_fresh:
             return result
         if self._image is None:

@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from .segment import Segmentation
 
 
-def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], params: "DatasetParams") -> list[str]:
+def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], params: "DatasetParams",
+                    audio_padding: list[dict] = ()) -> list[str]:
     tips: list[str] = []
+    for gap in audio_padding:
+        tips.append(f"The source has no audio from {gap['start_s']:.2f} s to {gap['end_s']:.2f} s "
+                    f"({gap['duration_s']:.1f} s): treated as silence, no clip was cut from it.")
     if not clips:
         tips.append("No clip was produced: " + ("no speech was found in the recording." if not dropped and not failed
                                                 else "see the dropped segments and failed clips below."))
@@ -49,7 +53,8 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
 
 
 def build_report(source: Path, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
-                 clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float]) -> dict:
+                 clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
+                 audio_padding: list[dict] = ()) -> dict:
     scores = np.array([c["quality_score"] for c in clips], dtype=float)
     speech = sum(c["duration_s"] for c in clips)
     return {
@@ -86,10 +91,11 @@ def build_report(source: Path, info: "VideoInfo", audio_duration_s: float, segme
         "below_threshold": [c["clip"] for c in clips if c["quality_score"] < params.quality_threshold],
         "dropped_segments": segmentation.dropped,
         "failed_clips": failed,
+        "audio_padding": list(audio_padding),
         "segmentation": {"speech_level_dbfs": segmentation.speech_level_db, "energy_floor_dbfs": segmentation.floor_db,
                          "speech_runs": [[round(s.start_s, 3), round(s.end_s, 3)] for s in segmentation.speech_runs]},
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
-        "recommendations": recommendations(clips, failed, segmentation.dropped, params),
+        "recommendations": recommendations(clips, failed, segmentation.dropped, params, audio_padding),
     }
 
 
@@ -120,6 +126,8 @@ def render_html(report: dict) -> str:
     tips = "".join(f"<li>{html.escape(t)}</li>" for t in report["recommendations"]) or "<li>Nothing to flag.</li>"
     dropped = "".join(f"<li>{d['start_s']}–{d['end_s']} s ({d['duration_s']} s): {html.escape(d['reason'])}</li>"
                       for d in report["dropped_segments"]) or "<li>none</li>"
+    silent = "".join(f"<li>{g['start_s']}–{g['end_s']} s ({g['duration_s']} s): {html.escape(g['reason'])}</li>"
+                     for g in report.get("audio_padding", [])) or "<li>none</li>"
     failed = "".join(f"<li>{html.escape(f['clip'])} ({f['start_s']}–{f['end_s']} s): {html.escape(f['reason'])}</li>"
                      for f in report["failed_clips"]) or "<li>none</li>"
     totals = report["totals"]
@@ -135,12 +143,14 @@ td,th{{border:1px solid #d9dde5;padding:.2rem .5rem;font-size:.9rem}}th{{backgro
 <h2>Clips</h2><table><tr>{''.join(f'<th>{h}</th>' for h in header)}</tr>{table}</table>
 <h2>Dropped segments</h2><ul>{dropped}</ul>
 <h2>Failed clips</h2><ul>{failed}</ul>
+<h2>Missing source audio (padded with silence)</h2><ul>{silent}</ul>
 </body></html>"""
 
 
 def write_reports(root: Path, source: Path, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
-                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float]) -> dict:
-    report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages)
+                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
+                  audio_padding: list[dict] = ()) -> dict:
+    report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages, audio_padding)
     with atomic_output(root / "dataset_report.json") as fh:
         json.dump(report, fh, indent=1)
     with atomic_output(root / "dataset_report.html") as fh:

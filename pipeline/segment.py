@@ -49,6 +49,21 @@ class Span:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class SpeechFlags:
+    """VAD decisions over a stretch of the recording (a clip's worker gets its own stretch)."""
+
+    start_s: float  # container time of flags[0]
+    frame_s: float
+    flags: np.ndarray  # bool per VAD frame (after the energy floor)
+
+    def ratio(self, start_s: float, end_s: float) -> float:
+        """Fraction of VAD frames in [start_s, end_s) marked speech (container time)."""
+        lo = max(int(math.floor((start_s - self.start_s) / self.frame_s + 1e-9)), 0)
+        hi = min(int(math.ceil((end_s - self.start_s) / self.frame_s - 1e-9)), self.flags.size)
+        return float(self.flags[lo:hi].mean()) if hi > lo else 0.0
+
+
 @dataclass
 class Segmentation:
     clips: list[Span]
@@ -60,11 +75,18 @@ class Segmentation:
     floor_db: float | None
     params: dict = field(default_factory=dict)
 
-    def speech_ratio(self, start_s: float, end_s: float, origin_s: float) -> float:
+    origin_s: float = 0.0  # container time of speech_flags[0]
+
+    def speech_ratio(self, start_s: float, end_s: float) -> float:
         """Fraction of VAD frames in [start_s, end_s) marked speech (times in container time)."""
-        lo = max(int(math.floor((start_s - origin_s) / self.frame_s)), 0)
-        hi = min(int(math.ceil((end_s - origin_s) / self.frame_s)), self.speech_flags.size)
-        return float(self.speech_flags[lo:hi].mean()) if hi > lo else 0.0
+        return SpeechFlags(self.origin_s, self.frame_s, self.speech_flags).ratio(start_s, end_s)
+
+    def flags_between(self, start_s: float, end_s: float) -> SpeechFlags:
+        """The VAD decisions covering [start_s, end_s), a small copy to hand to a clip's worker."""
+        lo = max(int(math.floor((start_s - self.origin_s) / self.frame_s)), 0)
+        hi = min(int(math.ceil((end_s - self.origin_s) / self.frame_s)), self.speech_flags.size)
+        hi = max(hi, lo)
+        return SpeechFlags(self.origin_s + lo * self.frame_s, self.frame_s, self.speech_flags[lo:hi].copy())
 
 
 def frame_energy_db(pcm: np.ndarray, frame_len: int) -> np.ndarray:
@@ -145,4 +167,4 @@ def segment_speech(audio: AudioTrack, params: SegmentParams = SegmentParams()) -
                                 "reason": f"shorter than min_clip ({params.min_clip:g} s)"})
             else:
                 clips.append(part)
-    return Segmentation(clips, dropped, merged, frame_s, flags, level, floor, asdict(params))
+    return Segmentation(clips, dropped, merged, frame_s, flags, level, floor, asdict(params), origin)

@@ -114,3 +114,17 @@ def write_av(path: Path, video_seconds: float, audio: np.ndarray | None, rate: i
             for packet in as_.encode():
                 out.mux(packet)
     return path
+
+
+def cut_audio_short(src: Path, dst: Path, audio_end_s: float) -> Path:
+    """Re-mux ``src`` keeping every video packet but only the audio packets that start before ``audio_end_s``."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        mapping = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for packet in inp.demux():
+            if packet.dts is None or packet.stream.index not in mapping:
+                continue
+            if packet.stream.type == "audio" and float(packet.pts * packet.time_base) >= audio_end_s:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    return dst

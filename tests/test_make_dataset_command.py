@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.conftest import REPO
 from tests.media_factory import write_audio_only, write_av
@@ -40,8 +41,18 @@ def test_no_video_track(tmp_path):
 def test_audio_shorter_than_video(tmp_path):
     video = write_av(tmp_path / "short_audio.mp4", 4.0, np.zeros(16000, np.float32))
     proc = make_dataset(str(video), "-o", str(tmp_path / "ds"))
-    assert_one_line_error(proc, "short_audio.mp4", "audio shorter than video")
+    assert_one_line_error(proc, "short_audio.mp4", "audio shorter than video", "--pad_short_audio")
     assert not list((tmp_path / "ds").rglob("*.mp4"))
+
+
+def test_short_audio_kept_with_pad_short_audio(tmp_path):
+    video = write_av(tmp_path / "short_audio.mp4", 4.0, np.zeros(16000, np.float32))
+    proc = make_dataset(str(video), "-o", str(tmp_path / "ds"), "--pad_short_audio")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "ds" / "dataset_report.json").read_text())
+    [gap] = report["audio_padding"]
+    assert gap["start_s"] == pytest.approx(1.0, abs=0.1) and gap["end_s"] == pytest.approx(4.0, abs=0.1)
+    assert report["totals"]["clips"] == 0  # silence (and the missing audio) is never a clip
 
 
 def test_corrupt_file(tmp_path):

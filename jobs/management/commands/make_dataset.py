@@ -46,6 +46,9 @@ class Command(BaseCommand):
                             choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"],
                             help="x264 preset of the clip files (slower presets: smaller files)")
         parser.add_argument("--video_crf", type=int, default=18, help="x264 quality of the clip files (lower: better)")
+        parser.add_argument("--pad_short_audio", action="store_true",
+                            help="keep a recording whose audio ends before its video: the missing audio is "
+                                 "silence, listed in the report, and no clip is cut from it")
         parser.add_argument("--workers", type=int, default=None, help="parallel clip workers (default: all cores)")
         parser.add_argument("--model", default=None, help="face_landmarker.task to use")
         parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
@@ -68,7 +71,8 @@ class Command(BaseCommand):
         params = DatasetParams(segment=segment, smooth=opts["smooth"], f0_method=opts["f0"],
                                quality_threshold=opts["quality_threshold"],
                                qc=QcParams(max_gap_s=opts["max_interp_gap"]), model=opts["model"],
-                               encode=EncodeSettings(preset=opts["video_preset"], crf=opts["video_crf"]))
+                               encode=EncodeSettings(preset=opts["video_preset"], crf=opts["video_crf"]),
+                               pad_short_audio=opts["pad_short_audio"])
         if opts["model"]:
             from pipeline.model import verify_model
 
