@@ -51,7 +51,17 @@ for i in range({clips}):
                       source_end_s=i * 7.0 + 5, duration_s=rng.uniform(2, 180), fps=25, frames=125, face_frames=120,
                       face_rate=rng.uniform(0.5, 1), quality_score=rng.uniform(20, 100), valid_rate=rng.random(),
                       smoothness=rng.random(), range_validity=1.0, av_lag_ms=lag, av_lag_abs_ms=abs(lag),
-                      av_correlation=rng.random(), speech_ratio=rng.random(), files={{}}))
+                      av_correlation=rng.uniform(-1, 8), speech_ratio=rng.random(), files={{}},
+                      lip_sync_verdict=rng.choice(["in_sync", "in_sync", "no_reliable_offset", "mismatch"]),
+                      face_speaking=rng.random() > 0.1, quality_reasons=[],
+                      quality={{"valid_rate": rng.random(), "smoothness": rng.random(), "range_validity": 1.0,
+                               "jitter": rng.uniform(0.0005, 0.01), "mouth_activity": rng.uniform(0, 0.1),
+                               "interocular_px": rng.uniform(20, 200), "yaw_range": rng.uniform(0, 30),
+                               "yaw_max_abs": rng.uniform(0, 60), "pitch_range": rng.uniform(0, 20),
+                               "pitch_max_abs": rng.uniform(0, 40), "sharpness": rng.uniform(10, 400),
+                               "brightness": rng.uniform(30, 230), "multi_face_rate": rng.choice([0, 0, 0, 0.2]),
+                               "lip_sync_confidence": rng.uniform(-1, 8), "lip_sync_offset_ms": lag,
+                               "lip_sync_verdict": "in_sync", "face_speaking": True}}))
     if len(batch) == 5000:
         Clip.objects.bulk_create(batch); batch = []
 Clip.objects.bulk_create(batch)

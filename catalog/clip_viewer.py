@@ -32,6 +32,20 @@ def _neighbours(clip: Clip) -> tuple[Clip | None, Clip | None]:
     return previous, following
 
 
+def qc_rows(quality: dict) -> list[tuple[str, str]]:
+    """(label, value) of every QC registry metric measured for the clip, for the viewer's QC panel."""
+    from pipeline.quality import METRICS
+
+    rows = []
+    for name, metric in METRICS.items():
+        value = quality.get(name)
+        if value is None or name.startswith("lip_sync"):
+            continue
+        text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.4g}"
+        rows.append((metric.label, f"{text} {metric.unit}".strip()))
+    return rows
+
+
 def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = access.get_clip(request.user, pk)
     meta = _metadata(clip)
@@ -40,7 +54,8 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     curve_names = [*meta.get("blendshape_names", []), *meta.get("head_pose_names", [])]
     feature_names = [name for name in (meta.get("audio", {}).get("features") or {})]
     return render(request, "catalog/clip_detail.html", {
-        "clip": clip, "meta": meta, "quality": meta.get("quality", {}), "av_sync": meta.get("av_sync", {}),
+        "clip": clip, "meta": meta, "quality": meta.get("quality", {}), "lip_sync": meta.get("lip_sync", {}),
+        "qc_rows": qc_rows(clip.quality or {}),
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": clip.tags.all(), "dataset_tags": clip.dataset.tags.all(),
         "previous": previous, "following": following, "curve_names": curve_names, "feature_names": feature_names,
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from . import access
 from .filters import ClipFilter
+from pipeline.quality import METRICS as QC_METRICS
+
 from .models import Clip
 from .zipstream import stream_zip
 
@@ -20,8 +22,9 @@ ROLE_LABELS = {"video": "video (mp4)", "audio": "audio (wav)", "blendshapes": "b
                "blendshapes_qc": "blendshapes after QC (csv)", "audio_features": "audio features (npz)",
                "quality_mask": "quality mask (npy)", "metadata": "metadata (json)"}
 MANIFEST_FIELDS = ("clip", "source", "source_start_s", "source_end_s", "duration_s", "frames", "face_rate",
-                   "quality_score", "valid_rate", "smoothness", "range_validity", "av_lag_ms", "av_correlation",
-                   "av_sync_weak", "speech_ratio", "tags", "folder")
+                   "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",
+                   "lip_sync_confidence", "lip_sync_verdict", "face_speaking", "speech_ratio", "quality_reasons",
+                   *(f"quality.{name}" for name in QC_METRICS if not name.startswith("lip_sync")), "tags", "folder")
 
 
 def safe_part(text: str) -> str:
@@ -34,8 +37,11 @@ def clip_row(clip: Clip, folder: str) -> dict:
     return {"clip": clip.name, "source": clip.source_name, "source_start_s": clip.source_start_s,
             "source_end_s": clip.source_end_s, "duration_s": clip.duration_s, "frames": clip.frames,
             "face_rate": round(clip.face_rate, 4), "quality_score": clip.quality_score, "valid_rate": clip.valid_rate,
-            "smoothness": clip.smoothness, "range_validity": clip.range_validity, "av_lag_ms": clip.av_lag_ms,
-            "av_correlation": clip.av_correlation, "av_sync_weak": clip.av_sync_weak, "speech_ratio": clip.speech_ratio,
+            "smoothness": clip.smoothness, "range_validity": clip.range_validity,
+            "lip_sync_offset_ms": clip.av_lag_ms, "lip_sync_confidence": clip.av_correlation,
+            "lip_sync_verdict": clip.lip_sync_verdict, "face_speaking": clip.face_speaking,
+            "speech_ratio": clip.speech_ratio, "quality_reasons": "; ".join(clip.quality_reasons or []),
+            **{f"quality.{name}": (clip.quality or {}).get(name) for name in QC_METRICS if not name.startswith("lip_sync")},
             "tags": ";".join(sorted(t.name for t in clip.tags.all())), "folder": folder}
 
 

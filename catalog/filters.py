@@ -8,30 +8,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import F, FloatField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from pipeline.quality import METRICS as QC_METRICS
+
+JSON_PREFIX = "quality__"
 
 
 @dataclass(frozen=True)
 class Metric:
-    field: str  # Clip column
+    field: str  # Clip column, or quality__<name>: a value inside Clip.quality (the QC registry's metrics)
     label: str
     lo: float | None = None  # the range the value can take (form validation)
     hi: float | None = None
+
+    @property
+    def in_json(self) -> bool:
+        return self.field.startswith(JSON_PREFIX)
+
+    @property
+    def alias(self) -> str:
+        return "m_" + self.field.replace("__", "_")
+
+    def expression(self):
+        """The value as a float SQL expression (NULL where not measured); same on SQLite and PostgreSQL."""
+        return Cast(KT(self.field), FloatField()) if self.in_json else F(self.field)
 
 
 METRICS: dict[str, Metric] = {
     "score": Metric("quality_score", "Score", 0, 100),
     "duration": Metric("duration_s", "Duration (s)", 0),
     "face": Metric("face_rate", "Face-frame rate", 0, 1),
-    "lag": Metric("av_lag_abs_ms", "|A/V lag| (ms)", 0),
+    "lag": Metric("av_lag_abs_ms", "|Lip-sync offset| (ms)", 0),
     "speech": Metric("speech_ratio", "Speech ratio", 0, 1),
     "valid": Metric("valid_rate", "Valid-frame rate", 0, 1),
-    "smooth": Metric("smoothness", "Smoothness", 0, 1),
+    "smooth": Metric("smoothness", "Smoothness (seed)", 0, 1),
     "range": Metric("range_validity", "Range validity", 0, 1),
-    "corr": Metric("av_correlation", "A/V correlation", -1, 1),
-    "avlag": Metric("av_lag_ms", "A/V lag, signed (ms)"),
+    "corr": Metric("av_correlation", "Lip-sync confidence"),
+    "avlag": Metric("av_lag_ms", "Lip-sync offset, signed (ms)"),
     "start": Metric("source_start_s", "Start in source (s)", 0),
 }
+# Every metric of the QC registry (a lab's own too) is a filter, a sortable column and a report histogram.
+_SAME_AS_COLUMN = {"lip_sync_confidence", "lip_sync_offset_ms"}
+METRICS.update({name: Metric(JSON_PREFIX + name, m.label, m.lo, m.hi)
+                for name, m in QC_METRICS.items() if name not in _SAME_AS_COLUMN})
 # Bounds shown in the main row of the form; the others sit under "more filters".
 PRIMARY_BOUNDS = ("score_min", "score_max", "duration_min", "duration_max", "face_min", "lag_max", "speech_min")
 
@@ -39,7 +61,10 @@ SORTABLE = {
     "name": "name", "video": "source_name", "start": "source_start_s", "duration": "duration_s",
     "score": "quality_score", "valid": "valid_rate", "smooth": "smoothness", "range": "range_validity",
     "face": "face_rate", "lag": "av_lag_abs_ms", "corr": "av_correlation", "speech": "speech_ratio",
+    **{key: m.field for key, m in METRICS.items() if m.in_json},
 }
+SYNC_CHOICES = [("", "any"), ("in_sync", "in sync"), ("offset", "offset"), ("mismatch", "audio does not match"),
+                ("no_reliable_offset", "no reliable offset")]
 
 
 def _bound_field(metric: Metric, side: str) -> forms.FloatField:
@@ -52,7 +77,10 @@ class ClipFilter(forms.Form):
     tag = forms.CharField(required=False, max_length=60, label="Tag")
     rejected = forms.ChoiceField(required=False, choices=[("exclude", "hide rejected"), ("include", "show all"),
                                                           ("only", "only rejected")], label="Rejected")
-    sort = forms.CharField(required=False, max_length=20)
+    sort = forms.CharField(required=False, max_length=40)
+    sync = forms.ChoiceField(required=False, choices=SYNC_CHOICES, label="Lip sync")
+    speaking = forms.ChoiceField(required=False, choices=[("", "any"), ("yes", "yes"), ("no", "no")],
+                                 label="Face speaking")
 
     def __init__(self, *args, videos=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -62,10 +90,10 @@ class ClipFilter(forms.Form):
         self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.original_name) for v in videos]
 
     def primary_fields(self) -> list:
-        return [self[name] for name in (*PRIMARY_BOUNDS, "video", "tag", "rejected")]
+        return [self[name] for name in (*PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected")]
 
     def secondary_fields(self) -> list:
-        shown = {*PRIMARY_BOUNDS, "video", "tag", "rejected", "sort"}
+        shown = {*PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected", "sort"}
         return [self[name] for name in self.fields if name not in shown]
 
     def clean_sort(self) -> str:
@@ -78,7 +106,15 @@ class ClipFilter(forms.Form):
         for key, metric in METRICS.items():
             for side, lookup in (("min", "gte"), ("max", "lte")):
                 if data.get(f"{key}_{side}") is not None:
-                    clips = clips.filter(**{f"{metric.field}__{lookup}": data[f"{key}_{side}"]})
+                    if metric.in_json:
+                        clips = clips.alias(**{metric.alias: metric.expression()})
+                        clips = clips.filter(**{f"{metric.alias}__{lookup}": data[f"{key}_{side}"]})
+                    else:
+                        clips = clips.filter(**{f"{metric.field}__{lookup}": data[f"{key}_{side}"]})
+        if data.get("sync"):
+            clips = clips.filter(lip_sync_verdict=data["sync"])
+        if data.get("speaking"):
+            clips = clips.filter(face_speaking=data["speaking"] == "yes")
         if data.get("video") is not None:
             clips = clips.filter(video_id=data["video"])
         if data.get("tag"):
@@ -96,7 +132,13 @@ class ClipFilter(forms.Form):
         """Filter and order, as the clip table and downloads show them."""
         data = self.cleaned_data if self.is_valid() else {}
         sort = data.get("sort") or "name"
-        field = SORTABLE[sort.lstrip("-")]
+        key = sort.lstrip("-")
+        metric = METRICS.get(key)
+        if metric is not None and metric.in_json:
+            expr = metric.expression()
+            order = expr.desc(nulls_last=True) if sort.startswith("-") else expr.asc(nulls_last=True)
+            return self.restrict(clips).order_by(order, "id")
+        field = SORTABLE[key]
         order = f"-{field}" if sort.startswith("-") else field
         return self.restrict(clips).order_by(order, "id")
 

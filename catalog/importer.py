@@ -54,15 +54,28 @@ def read_report(folder: Path) -> dict:
     return {"source": report.get("source"), **{key: report[key] for key in REPORT_KEYS if key in report}}
 
 
-def clip_fields(line: dict) -> dict:
-    lag = line.get("av_lag_ms")
+def clip_fields(line: dict, weights: dict | None = None) -> dict:
+    """Clip columns from one manifest line (this version's, or an older one's A/V sync fields)."""
+    from pipeline.scoring import reasons, score
+
+    sync = line.get("lip_sync")
+    if sync is not None:
+        lag, confidence, verdict = sync.get("offset_ms"), sync.get("confidence"), sync.get("verdict") or ""
+        weak = verdict != "in_sync"
+    else:  # a manifest written before the lip-sync check
+        lag, confidence, verdict, weak = line.get("av_lag_ms"), line.get("av_correlation"), "", bool(line.get("av_sync_weak"))
+    quality = dict(line.get("quality") or {"valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
+                                           "range_validity": line["range_validity"]})
     return {
         "source_start_s": line["source_start_s"], "source_end_s": line["source_end_s"],
         "duration_s": line["duration_s"], "fps": line["fps"], "frames": line["frames"],
         "face_frames": line["face_frames"], "face_rate": line["face_frames"] / max(line["frames"], 1),
-        "quality_score": line["quality_score"], "valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
+        "quality_score": score(quality, weights) if weights else line["quality_score"],
+        "valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
         "range_validity": line["range_validity"], "av_lag_ms": lag, "av_lag_abs_ms": abs(lag) if lag is not None else None,
-        "av_correlation": line.get("av_correlation"), "av_sync_weak": bool(line.get("av_sync_weak")),
+        "av_correlation": confidence, "av_sync_weak": weak, "lip_sync_verdict": verdict,
+        "face_speaking": line.get("face_speaking"), "quality": quality,
+        "quality_reasons": line.get("quality_reasons") or reasons(quality),
         "speech_ratio": line["speech_ratio"], "files": line["files"],
     }
 
@@ -86,7 +99,8 @@ def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
         for line in lines:
             _, was_created = Clip.objects.update_or_create(
                 video=videos[line["source"]], name=line["clip"],
-                defaults={"dataset": dataset, "source_name": line["source"], **clip_fields(line)})
+                defaults={"dataset": dataset, "source_name": line["source"],
+                          **clip_fields(line, dataset.score_weights or None)})
             created += was_created
             updated += not was_created
         for video in videos.values():

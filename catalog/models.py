@@ -44,6 +44,8 @@ class Dataset(models.Model):
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
+    # component -> weight of this dataset's quality score; empty: pipeline.scoring's default preset
+    score_weights = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "name"], name="dataset_name_unique_in_team")]
@@ -122,10 +124,15 @@ class Clip(models.Model):
     valid_rate = models.FloatField()
     smoothness = models.FloatField()
     range_validity = models.FloatField()
-    av_lag_ms = models.FloatField(null=True, blank=True)
+    # Lip sync (pipeline.lip_sync); the av_* names are the columns' historical names: offset and confidence.
+    av_lag_ms = models.FloatField(null=True, blank=True)  # lip-sync offset, ms; NULL: no reliable offset
     av_lag_abs_ms = models.FloatField(null=True, blank=True)
-    av_correlation = models.FloatField(null=True, blank=True)
-    av_sync_weak = models.BooleanField(default=False)
+    av_correlation = models.FloatField(null=True, blank=True)  # lip-sync confidence (z-score against shifted audio)
+    av_sync_weak = models.BooleanField(default=False)  # verdict is not in_sync
+    lip_sync_verdict = models.CharField(max_length=24, blank=True, default="")
+    face_speaking = models.BooleanField(null=True, blank=True)
+    quality = models.JSONField(default=dict, blank=True)  # every stored QC value: what the score is computed from
+    quality_reasons = models.JSONField(default=list, blank=True)  # why it loses points, in words
     speech_ratio = models.FloatField()
     files = models.JSONField(default=dict)  # role -> {"path", "bytes", "sha256"}, paths relative to video.output_dir
     rejected = models.BooleanField(default=False)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_q",
     "catalog",
     "jobs",
+    "reports",
 ]
 
 MIDDLEWARE = [

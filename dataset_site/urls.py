@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("catalog.urls")),
     path("", include("jobs.urls")),
+    path("", include("reports.urls")),
 ]

@@ -11,6 +11,13 @@ def enqueue(video: Video) -> str:
                       group=f"dataset-{video.dataset_id}")
 
 
+def enqueue_recompute_quality(dataset_id: int) -> str:
+    from django_q.tasks import async_task
+
+    return async_task("jobs.tasks.recompute_quality", dataset_id, task_name=f"requalify-{dataset_id}",
+                      group=f"dataset-{dataset_id}")
+
+
 def cancel(video: Video) -> bool:
     """Queued or running jobs stop at their next progress report; finished ones are left alone."""
     return bool(Video.objects.filter(pk=video.pk, status__in=[Video.Status.QUEUED, Video.Status.RUNNING])

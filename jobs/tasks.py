@@ -85,3 +85,17 @@ def requeue_stalled() -> int:
             enqueue(video)
             count += 1
     return count
+
+
+def recompute_quality(dataset_id: int) -> str:
+    """Background job of the "recompute QC" button: progress goes to each video's stage text."""
+    from catalog.models import Dataset
+    from catalog.requalify import requalify_dataset
+
+    dataset = Dataset.objects.get(pk=dataset_id)
+
+    def progress(video, done: int, total: int) -> None:
+        Video.objects.filter(pk=video.pk).update(stage=f"recomputing QC {done}/{total}" if done < total else "done",
+                                                 heartbeat=timezone.now())
+
+    return f"{requalify_dataset(dataset, progress)} clips"

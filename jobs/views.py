@@ -27,8 +27,10 @@ def video_status_data(video) -> dict:
 def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     video = _video(request, pk)
     role = access.role_in(request.user, video.dataset.team)
+    lowest = video.clips.order_by("quality_score", "name").only("id", "name", "quality_score", "quality_reasons")[:10]
     return render(request, "jobs/video_detail.html", {"video": video, "status": video_status_data(video),
-                                                      "can_edit": role in (Role.MEMBER, Role.ADMIN)})
+                                                      "can_edit": role in (Role.MEMBER, Role.ADMIN),
+                                                      "lowest": [c for c in lowest if c.quality_reasons]})
 
 
 def video_status(request: HttpRequest, pk: int) -> JsonResponse:

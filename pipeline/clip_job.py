@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +21,18 @@ from .atomic import atomic_output
 from .audio import AudioTrack, write_wav
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
-from .cut import ClipEncoder, EncodeSettings, SpanFrame, SpanReader, read_source_audio
+from .cut import BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SpanReader, read_source_audio
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
 from .frame_writers import CsvFrameWriter, FrameRecord
 from .landmarks import FaceLandmarkTracker
 from .prefetch import prefetch
-from .qc import QcParams, estimate_av_lag, run_qc
+from .clip_quality import assess_clip
+from .face_geometry import GEOMETRY_NAMES
+from .qc import QcParams
 from .segment import SpeechFlags
 from .smoothing import make_smoother
+from .visual_qc import FaceCounter, VisualSampler
 
 AUDIO_CONTEXT_S = 1.0  # audio kept around a span: edge frames' windows, the lag search, clip start rounding
 
@@ -68,14 +71,23 @@ def tracker_for(model: str | None) -> FaceLandmarkTracker:
     return _TRACKER[model]
 
 
+_COUNTER: dict[str | None, FaceCounter] = {}
+
+
+def face_counter_for(model: str | None) -> FaceCounter:
+    if model not in _COUNTER:
+        _COUNTER[model] = FaceCounter(model)
+    return _COUNTER[model]
+
+
 def encoding(frames: Iterable[SpanFrame], path: Path, reader: SpanReader, audio_rate: int, audio_layout: str,
-             settings: EncodeSettings, opened: list[ClipEncoder]) -> Iterator[SpanFrame]:
-    """Pass ``frames`` through, encoding each into the clip file (opened on the first frame)."""
+             settings: EncodeSettings, opened: list[BackgroundClipEncoder]) -> Iterator[SpanFrame]:
+    """Pass ``frames`` through, encoding each into the clip file (opened on the first frame, in its own thread)."""
     for frame in frames:
         if not opened:
             height, width = frame.rgb.shape[:2]
-            opened.append(ClipEncoder(path, width, height, reader.fps, reader.time_base, audio_rate, audio_layout,
-                                      settings))
+            opened.append(BackgroundClipEncoder(ClipEncoder(path, width, height, reader.fps, reader.time_base,
+                                                            audio_rate, audio_layout, settings)))
         opened[0].add_frame(frame)
         yield frame
 
@@ -106,12 +118,13 @@ def process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
     tracker = tracker_for(job.model)
+    sampler = VisualSampler(face_counter_for(job.model))
     reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
     audio_rate, audio_layout = audio_format(job.source_path)
-    opened: list[ClipEncoder] = []
+    opened: list[BackgroundClipEncoder] = []
     try:
         frames = encoding(prefetch(reader), files.video, reader, audio_rate, audio_layout, job.encode, opened)
-        records = list(track_frames(frames, tracker, make_smoother(job.smooth)))
+        records = list(track_frames(frames, tracker, make_smoother(job.smooth), on_result=sampler))
         if not records:
             raise ClipFailed("no video frame in this span")
         start_s, end_s = float(reader.start_s), float(reader.end_s)
@@ -125,11 +138,14 @@ def process_clip(job: ClipJob) -> dict:
     face = np.array([r.face for r in records], dtype=bool)
     raw = np.full((len(records), len(MEDIAPIPE_NAMES)), np.nan, np.float32)
     pose = np.full((len(records), 3), np.nan, np.float32)
+    geometry = np.full((len(records), len(GEOMETRY_NAMES)), np.nan, np.float32)
     for i, r in enumerate(records):
         if r.face:
             raw[i] = r.blendshapes
             if r.head_pose is not None:
                 pose[i] = r.head_pose
+            if r.geometry is not None:
+                geometry[i] = r.geometry
     if not face.any():
         raise ClipFailed("no face found in any frame")
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
@@ -150,15 +166,15 @@ def process_clip(job: ClipJob) -> dict:
 
     timings["features_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    qc = run_qc(raw, face, times, job.qc)
+    assessed = assess_clip(raw, face, times, pose, geometry, job.speech.at(start_s + times), sampler.samples,
+                           job.audio.samples, context_start, rate, job.qc)
+    qc = assessed.repair
     with atomic_output(files.mask, mode="wb") as fh:
         np.save(fh, qc.mask)
     clean = [FrameRecord(r.frame, r.time_s, bool(qc.mask[i]), qc.values[i] if qc.mask[i] else None,
                          pose[i] if qc.mask[i] and not np.isnan(pose[i]).any() else None)
              for i, r in enumerate(records)]
     write_table(files.blendshapes_clean, clean, table_meta)
-    sync = estimate_av_lag(qc.values[:, MEDIAPIPE_NAMES.index("jawOpen")], times, job.audio.samples,
-                           context_start, rate, job.qc)
 
     timings["qc_s"] = time.perf_counter() - clock
     duration = end_s - start_s
@@ -175,9 +191,11 @@ def process_clip(job: ClipJob) -> dict:
         "face_frames": int(face.sum()),
         "missing_frames": int((~face).sum()),
         "missing_ranges": missing_ranges(face),
-        "quality": qc.report(),
-        "quality_score": qc.score,
-        "av_sync": asdict(sync),
+        "quality": assessed.quality,
+        "quality_score": assessed.score,
+        "quality_reasons": assessed.reasons,
+        "lip_sync": assessed.lip_sync.as_dict(),
+        "face_speaking": assessed.face_speaking,
         "speech_ratio": round(job.speech.ratio(start_s, end_s), 4),
         "audio": {"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
                   "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(padded / audio_rate, 6),

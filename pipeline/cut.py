@@ -110,7 +110,10 @@ class ClipEncoder:
         # last frame) exact to the sample instead of to the millisecond.
         self.container = av.open(str(self.temp), "w", format="mp4", options={"movie_timescale": str(audio_rate)})
         self.video = self.container.add_stream(settings.video_codec, rate=fps,
-                                               options={"preset": settings.preset, "crf": str(settings.crf)})
+                                               options={"preset": settings.preset, "crf": str(settings.crf),
+                                                        # one thread: 1.5 instead of 2.1 ms of CPU a frame here, and
+                                                        # each worker already keeps a core busy
+                                                        "threads": "1"})
         self.video.width, self.video.height, self.video.pix_fmt = self.width, self.height, "yuv420p"
         self.video.time_base = time_base
         self.video.codec_context.time_base = time_base
@@ -293,3 +296,59 @@ def read_source_audio(path: str | os.PathLike[str], start_s: float, end_s: float
         return samples, rate, layout, padded
     finally:
         container.close()
+
+
+class BackgroundClipEncoder:
+    """A :class:`ClipEncoder` fed through a small queue by a thread of its own.
+
+    MediaPipe's inference runs in its own thread and PyAV releases the GIL while
+    encoding, so the clip's H.264 encode overlaps the face tracking instead of
+    adding to it (measured: one worker 67 -> 80+ frames/s).  Errors in the
+    thread surface at :meth:`finish`.
+    """
+
+    def __init__(self, encoder: ClipEncoder, depth: int = 16) -> None:
+        import queue
+        import threading
+
+        self.encoder = encoder
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="clip-encoder", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return self.encoder.done
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is None:
+                try:
+                    self.encoder.add_frame(frame)
+                except BaseException as exc:  # noqa: BLE001 - handed to finish()
+                    self._error = exc
+
+    def add_frame(self, frame: SpanFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def _drain(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def finish(self, samples: np.ndarray) -> None:
+        self._drain()
+        if self._error is not None:
+            raise self._error
+        self.encoder.finish(samples)
+
+    def abort(self) -> None:
+        if self._thread.is_alive():
+            self._error = self._error or RuntimeError("aborted")
+            self._drain()
+        self.encoder.abort()

@@ -19,7 +19,7 @@ from .decode import DecodedFrame, DecodeProblem, VideoFrameReader
 from .prefetch import prefetch
 from .errors import InputError
 from .frame_writers import WRITERS, FrameRecord
-from .landmarks import FaceLandmarkTracker
+from .landmarks import FaceLandmarkTracker, FaceResult
 from .probe import VideoInfo, probe
 from .smoothing import Smoother, make_smoother
 
@@ -47,15 +47,20 @@ class ExtractSummary:
         return data
 
 
-def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker,
-                 smoother: Smoother | None = None) -> Iterator[FrameRecord]:
-    """Blendshapes for each frame, in order; smoothing restarts after every faceless frame."""
+def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker, smoother: Smoother | None = None,
+                 on_result: Callable[[DecodedFrame, FaceResult], None] | None = None) -> Iterator[FrameRecord]:
+    """Blendshapes for each frame, in order; smoothing restarts after every faceless frame.
+
+    ``on_result`` sees every frame with its tracking result (the visual QC samples frames there).
+    """
     smoother = smoother or Smoother()
     origin: float | None = None
     for frame in frames:
         if origin is None:
             origin = frame.time_s
         result = tracker.detect(frame.rgb, int(round((frame.time_s - origin) * 1000.0)))
+        if on_result is not None:
+            on_result(frame, result)
         if not result.face:
             smoother.reset()
             yield FrameRecord(frame.index, frame.time_s, False, None, None)
@@ -67,7 +72,7 @@ def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker,
             joined = smoother(joined, frame.time_s)
             values = np.clip(joined[: values.size], 0.0, 1.0)
             pose = joined[values.size:] if pose is not None else None
-        yield FrameRecord(frame.index, frame.time_s, True, values, pose)
+        yield FrameRecord(frame.index, frame.time_s, True, values, pose, result.geometry)
 
 
 def extract_blendshapes(video: str | os.PathLike[str], output: str | os.PathLike[str], fmt: str = "csv",

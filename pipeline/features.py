@@ -162,18 +162,44 @@ def f0_at_times(samples: np.ndarray, sr: int, times_s: np.ndarray, params: Featu
     trim = first % step if first >= 0 else 0  # drop samples so a grid point lands on the first frame
     x = np.ascontiguousarray(samples[trim:], dtype=np.float64)
     offset = start_s + trim / sr  # clip time of x[0]
-    if params.f0_method == "harvest":
-        coarse, grid = pyworld.harvest(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
-                                       frame_period=params.f0_period_ms)
-    else:
-        coarse, grid = pyworld.dio(x, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
-                                   frame_period=params.f0_period_ms, speed=params.dio_speed)
+    coarse = world_f0_grid(x, sr, params)
+    grid = np.arange(coarse.size) * (params.f0_period_ms / 1000.0)
     local = np.asarray(times_s, np.float64) - offset
     pick = np.clip(np.round(local / (params.f0_period_ms / 1000.0)).astype(np.int64), 0, grid.size - 1)
     candidates = np.ascontiguousarray(coarse[pick])
     refined = pyworld.stonemask(x, candidates, np.ascontiguousarray(grid[pick]), sr)
     voiced = candidates > 0
     return np.where(voiced, refined, 0.0), voiced
+
+
+def world_f0_grid(x: np.ndarray, sr: int, params: FeatureParams, chunk_s: float = 30.0,
+                  margin_s: float = 1.0) -> np.ndarray:
+    """DIO (or harvest) F0 candidates on the ``f0_period_ms`` grid starting at x[0], in overlapping chunks.
+
+    WORLD filters the whole signal with FFTs, so its cost grows faster than
+    the length (measured: 0.12 s for 60 s, 0.9 s for 152 s); its filters reach
+    well under a second, so chunks of ``chunk_s`` with ``margin_s`` of context on
+    each side give the same decisions at a fraction of the time.
+    """
+    import pyworld
+
+    step = int(round(params.f0_period_ms * sr / 1000.0))
+    points = x.size // step + 1
+    chunk, margin = int(chunk_s * sr) // step, int(margin_s * sr) // step
+    out = np.zeros(points)
+    for a in range(0, points, chunk):
+        b = min(a + chunk, points)
+        lo, hi = max(a - margin, 0), min(b + margin, points)
+        segment = np.ascontiguousarray(x[lo * step: hi * step])
+        if params.f0_method == "harvest":
+            f0, _ = pyworld.harvest(segment, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
+                                    frame_period=params.f0_period_ms)
+        else:
+            f0, _ = pyworld.dio(segment, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
+                                frame_period=params.f0_period_ms, speed=params.dio_speed)
+        take = min(b - a, f0.size - (a - lo))
+        out[a: a + take] = f0[a - lo: a - lo + take]
+    return out
 
 
 @register_feature("mel")

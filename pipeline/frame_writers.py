@@ -25,6 +25,7 @@ class FrameRecord:
     face: bool
     blendshapes: np.ndarray | None  # (52,) MEDIAPIPE_NAMES order
     head_pose: np.ndarray | None  # (3,) yaw, pitch, roll, degrees
+    geometry: np.ndarray | None = None  # (6,) face_geometry.GEOMETRY_NAMES; not written by the table writers
 
 
 def _num(value: float, digits: int = 6) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .blendshape_names import MEDIAPIPE_NAMES
 from .errors import ModelError
+from .face_geometry import face_geometry
 from .head_pose import yaw_pitch_roll
 from .model import verify_model
 from .quiet import native_stderr_silenced
@@ -27,6 +28,7 @@ class FaceResult:
     blendshapes: np.ndarray | None  # (52,) float32 in MEDIAPIPE_NAMES order
     head_pose: np.ndarray | None  # (3,) yaw, pitch, roll in degrees
     fresh_detection: bool = False  # found by the IMAGE-mode retry, not by tracking
+    geometry: np.ndarray | None = None  # (6,) face_geometry.GEOMETRY_NAMES: size, lip gap, box in pixels
 
 
 NO_FACE = FaceResult(False, None, None)
@@ -112,16 +114,16 @@ class FaceLandmarkTracker:
                 raw = self._video.detect_for_video(image, timestamp_ms)
         else:
             raw = self._video.detect_for_video(image, timestamp_ms)
-        result = self._convert(raw, fresh=False)
+        result = self._convert(raw, fresh=False, size=(rgb.shape[1], rgb.shape[0]))
         if result.face or not self.retry_fresh:
             return result
         if self._image is None:
             self._image = self._create("IMAGE")
-        retried = self._convert(self._image.detect(image), fresh=True)
+        retried = self._convert(self._image.detect(image), fresh=True, size=(rgb.shape[1], rgb.shape[0]))
         self.fresh_detections += retried.face
         return retried
 
-    def _convert(self, result, fresh: bool) -> FaceResult:
+    def _convert(self, result, fresh: bool, size: tuple[int, int]) -> FaceResult:
         if not result.face_blendshapes:
             return NO_FACE
         categories = result.face_blendshapes[0]
@@ -134,7 +136,8 @@ class FaceLandmarkTracker:
         pose = None
         if result.facial_transformation_matrixes:
             pose = np.asarray(yaw_pitch_roll(result.facial_transformation_matrixes[0]), dtype=np.float32)
-        return FaceResult(True, scores, pose, fresh)
+        geometry = face_geometry(result.face_landmarks[0], *size) if result.face_landmarks else None
+        return FaceResult(True, scores, pose, fresh, geometry)
 
     def close(self) -> None:
         for landmarker in (self._video, self._image):

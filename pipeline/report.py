@@ -28,18 +28,25 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
     low_face = [c for c in clips if c["quality"]["valid_rate"] < 0.8]
     if low_face:
         tips.append(f"{len(low_face)} clip(s) have under 80% usable face frames: check framing, lighting and occlusion.")
-    weak = [c for c in clips if c["av_sync"]["weak"]]
-    if weak:
-        tips.append(f"{len(weak)} clip(s) have a weak mouth/audio correlation (< {params.qc.weak_sync}): the audio may not "
-                    "belong to the face on screen, or is dubbed; check them before training.")
-    lagging = [c for c in clips if not c["av_sync"]["weak"] and c["av_sync"]["lag_ms"] is not None
-               and abs(c["av_sync"]["lag_ms"]) > 120]
-    if lagging:
-        tips.append(f"{len(lagging)} clip(s) show an A/V lag beyond 120 ms with a trustworthy correlation: "
-                    "check the source's audio sync.")
-    jittery = [c for c in clips if c["quality"]["smoothness"] < 0.5]
+    verdicts = [c["lip_sync"]["verdict"] for c in clips]
+    if verdicts.count("mismatch"):
+        tips.append(f"{verdicts.count('mismatch')} clip(s): the audio does not match the face (the mouth moves no more "
+                    "with it than with shifted audio): the audio may belong to someone else or be dubbed; exclude them.")
+    if verdicts.count("no_reliable_offset"):
+        tips.append(f"{verdicts.count('no_reliable_offset')} clip(s) have no reliable lip-sync offset: the audio could "
+                    "not be verified against the mouth (short clip, little articulation, or audio that does not "
+                    "belong to the face); review them before training.")
+    if verdicts.count("offset"):
+        tips.append(f"{verdicts.count('offset')} clip(s) have a reliable audio offset outside the ITU-R BT.1359 "
+                    "window (90 ms early to 185 ms late): check the source's audio sync.")
+    mute = [c for c in clips if c.get("face_speaking") is False]
+    if mute:
+        tips.append(f"{len(mute)} clip(s): the face does not articulate while the audio has speech (off-screen speaker?).")
+    from .scoring import JITTER_SCALE
+
+    jittery = [c for c in clips if (c["quality"].get("jitter") or 0) > 2 * JITTER_SCALE]
     if jittery and params.smooth == "none":
-        tips.append(f"{len(jittery)} clip(s) have jittery coefficients: consider --smooth oneeuro.")
+        tips.append(f"{len(jittery)} clip(s) have jittery tracking: consider --smooth oneeuro.")
     if dropped:
         total = sum(d["duration_s"] for d in dropped)
         tips.append(f"{len(dropped)} speech segment(s) ({total:.1f} s) were shorter than min_clip "
@@ -85,8 +92,11 @@ def build_report(source: Path, info: "VideoInfo", audio_duration_s: float, segme
             "duration_s": c["duration_s"], "frames": c["frames"], "face_frames": c["face_frames"],
             "quality_score": c["quality_score"], **{k: c["quality"][k] for k in ("valid_rate", "smoothness", "range_validity",
                                                                                  "interpolated_frames", "outliers_replaced")},
-            "av_lag_ms": c["av_sync"]["lag_ms"], "av_correlation": c["av_sync"]["correlation"],
-            "av_sync_weak": c["av_sync"]["weak"], "speech_ratio": c["speech_ratio"],
+            "lip_sync_offset_ms": c["lip_sync"]["offset_ms"], "lip_sync_confidence": c["lip_sync"]["confidence"],
+            "lip_sync_verdict": c["lip_sync"]["verdict"], "face_speaking": c["face_speaking"],
+            "speech_ratio": c["speech_ratio"], "reasons": c["quality_reasons"],
+            **{k: c["quality"].get(k) for k in ("jitter", "mouth_activity", "interocular_px", "sharpness",
+                                                "brightness", "multi_face_rate", "yaw_max_abs", "pitch_max_abs")},
         } for c in clips],
         "below_threshold": [c["clip"] for c in clips if c["quality_score"] < params.quality_threshold],
         "dropped_segments": segmentation.dropped,
@@ -105,23 +115,27 @@ def render_html(report: dict) -> str:
 
     rows = report["clips"]
     fig = make_subplots(rows=2, cols=2, subplot_titles=("Quality score distribution", "Score vs duration",
-                                                        "Score components per clip", "A/V lag vs correlation"))
+                                                        "Score components per clip", "Lip-sync offset vs confidence"))
     fig.add_trace(go.Histogram(x=[r["quality_score"] for r in rows], xbins=dict(start=0, end=100, size=10),
                                name="clips"), row=1, col=1)
     fig.add_trace(go.Scatter(x=[r["duration_s"] for r in rows], y=[r["quality_score"] for r in rows], mode="markers",
                              text=[r["clip"] for r in rows], name="clip"), row=1, col=2)
-    for key in ("valid_rate", "smoothness", "range_validity"):
+    for key in ("valid_rate", "range_validity", "mouth_activity", "multi_face_rate"):
         fig.add_trace(go.Bar(x=[r["clip"] for r in rows], y=[r[key] for r in rows], name=key), row=2, col=1)
-    fig.add_trace(go.Scatter(x=[r["av_lag_ms"] for r in rows], y=[r["av_correlation"] for r in rows], mode="markers",
-                             text=[r["clip"] for r in rows], name="A/V sync"), row=2, col=2)
+    fig.add_trace(go.Scatter(x=[r["lip_sync_offset_ms"] for r in rows], y=[r["lip_sync_confidence"] for r in rows],
+                             mode="markers", text=[f"{r['clip']}: {r['lip_sync_verdict']}" for r in rows],
+                             name="lip sync"), row=2, col=2)
     fig.update_layout(height=800, barmode="group", showlegend=True, title=f"Dataset report: {report['source']}")
     chart = fig.to_html(full_html=False, include_plotlyjs=True)  # plotly.js inline: no CDN, works offline
 
     def cell(v) -> str:
+        if isinstance(v, list):
+            v = "; ".join(map(str, v))
         return html.escape("" if v is None else str(v))
 
-    header = ["clip", "source_start_s", "duration_s", "frames", "quality_score", "valid_rate", "smoothness",
-              "range_validity", "av_lag_ms", "av_correlation", "speech_ratio"]
+    header = ["clip", "source_start_s", "duration_s", "frames", "quality_score", "valid_rate", "jitter",
+              "lip_sync_verdict", "lip_sync_offset_ms", "lip_sync_confidence", "face_speaking", "interocular_px",
+              "sharpness", "multi_face_rate", "speech_ratio", "reasons"]
     table = "".join("<tr>" + "".join(f"<td>{cell(r[h])}</td>" for h in header) + "</tr>" for r in rows)
     tips = "".join(f"<li>{html.escape(t)}</li>" for t in report["recommendations"]) or "<li>Nothing to flag.</li>"
     dropped = "".join(f"<li>{d['start_s']}–{d['end_s']} s ({d['duration_s']} s): {html.escape(d['reason'])}</li>"

@@ -57,6 +57,14 @@ class SpeechFlags:
     frame_s: float
     flags: np.ndarray  # bool per VAD frame (after the energy floor)
 
+    def at(self, times_s: np.ndarray) -> np.ndarray:
+        """The decision of the VAD frame containing each container time (False outside the stretch)."""
+        index = np.floor((np.asarray(times_s) - self.start_s) / self.frame_s + 1e-9).astype(np.int64)
+        inside = (index >= 0) & (index < self.flags.size)
+        out = np.zeros(index.shape, bool)
+        out[inside] = self.flags[index[inside]]
+        return out
+
     def ratio(self, start_s: float, end_s: float) -> float:
         """Fraction of VAD frames in [start_s, end_s) marked speech (container time)."""
         lo = max(int(math.floor((start_s - self.start_s) / self.frame_s + 1e-9)), 0)

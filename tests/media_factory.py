@@ -128,3 +128,54 @@ def cut_audio_short(src: Path, dst: Path, audio_end_s: float) -> Path:
             packet.stream = mapping[packet.stream.index]
             out.mux(packet)
     return dst
+
+
+def mux_video_with_audio(video_src: Path, audio_src: Path, dst: Path, audio_from_s: float = 0.0) -> Path:
+    """``video_src``'s video with ``audio_src``'s audio from ``audio_from_s`` on (packet copy, both from time 0)."""
+    with av.open(str(video_src)) as vin, av.open(str(audio_src)) as ain, av.open(str(dst), "w") as out:
+        vstream = out.add_stream_from_template(vin.streams.video[0])
+        astream = out.add_stream_from_template(ain.streams.audio[0])
+        for packet in vin.demux(vin.streams.video[0]):
+            if packet.dts is None:
+                continue
+            packet.stream = vstream
+            out.mux(packet)
+        shift = None
+        for packet in ain.demux(ain.streams.audio[0]):
+            if packet.dts is None or float(packet.pts * packet.time_base) < audio_from_s:
+                continue
+            if shift is None:
+                shift = packet.pts
+            packet.pts -= shift
+            packet.dts -= shift
+            packet.stream = astream
+            out.mux(packet)
+    return dst
+
+
+def still_face_with_speech(face_src: Path, audio_src: Path, dst: Path, seconds: float, fps: int = 25,
+                           noise: float = 2.0, seed: int = 0) -> Path:
+    """The first frame of ``face_src`` held for ``seconds`` (with a little sensor noise), and ``audio_src``'s audio."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(face_src)) as inp:
+        still = next(inp.decode(video=0)).to_ndarray(format="rgb24").astype(np.float32)
+    still = still[: still.shape[0] // 2 * 2, : still.shape[1] // 2 * 2]
+    with av.open(str(audio_src)) as ain, av.open(str(dst), "w") as out:
+        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "18"})
+        vs.height, vs.width = still.shape[:2]
+        vs.pix_fmt = "yuv420p"
+        astream = out.add_stream_from_template(ain.streams.audio[0])  # every stream before the first packet
+        for i in range(int(seconds * fps)):
+            rgb = np.clip(still + rng.normal(0, noise, still.shape), 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        for packet in ain.demux(ain.streams.audio[0]):
+            if packet.dts is None or float(packet.pts * packet.time_base) >= seconds:
+                continue
+            packet.stream = astream
+            out.mux(packet)
+    return dst

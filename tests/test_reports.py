@@ -12,7 +12,7 @@ from django.urls import reverse
 from catalog.filters import ClipFilter
 from catalog.importer import import_folder
 from catalog.models import Clip, Video
-from catalog.report_data import LOWEST_MAX, POINTS_MAX
+from reports.data import LOWEST_MAX, POINTS_MAX
 from tests.test_catalog import login
 
 
@@ -176,7 +176,7 @@ def test_many_clips_are_binned_not_shipped_one_by_one(client, lab):
 
 def test_bin_edges_are_exact(lab):
     """A value on an edge belongs to the upper bin and its link (key_max just under the edge) agrees."""
-    from catalog.report_data import ClipColumns, Links, bin_index
+    from reports.data import ClipColumns, Links, bin_index
     import numpy as np
 
     edges = np.linspace(0, 100, 21)

@@ -21,14 +21,16 @@ from django.db import connection
 from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from .filters import METRICS
+from catalog.filters import METRICS
 
 POINTS_MAX = 2000  # above this many clips, score vs duration becomes a 2-D histogram
 LOWEST_MAX = 200  # clips under the threshold shown one by one
 TIMELINE_POINTS_MAX = 2000  # a video's face-rate timeline shows clips one by one up to this many
 
-COLUMNS = ("id", "quality_score", "duration_s", "valid_rate", "smoothness", "range_validity", "face_rate",
-           "speech_ratio", "av_lag_ms", "av_correlation", "source_start_s", "frames", "face_frames")
+BASE_COLUMNS = ("id", "quality_score", "duration_s", "valid_rate", "smoothness", "range_validity", "face_rate",
+                "speech_ratio", "av_lag_ms", "av_correlation", "source_start_s", "frames", "face_frames")
+# ... and every QC registry metric kept in Clip.quality (named quality__<name>, as filters.METRICS names them)
+COLUMNS = BASE_COLUMNS + tuple(m.field for m in METRICS.values() if m.in_json)
 
 # key in filters.METRICS (which names the column) -> (first edge, last edge, bins); None: from the data
 HISTOGRAMS = {
@@ -39,8 +41,9 @@ HISTOGRAMS = {
     "face": (0.0, 1.0, 20),
     "speech": (0.0, 1.0, 20),
     "avlag": (-500.0, 500.0, 20),
-    "corr": (-1.0, 1.0, 20),
+    "corr": (None, None, 20),
     "duration": (None, None, 20),
+    **{key: (None, None, 20) for key, metric in METRICS.items() if metric.in_json},
 }
 
 
@@ -63,7 +66,9 @@ NULL = -1e308  # stands for NULL on the way out of the database (no column holds
 def load_columns(clips: QuerySet) -> ClipColumns:
     """One query streamed from the cursor into one float array: at 100k clips building Python rows and model
     instances is what costs, not SQLite's scan."""
-    exprs = {f"c_{name}": Coalesce(F(name), Value(NULL), output_field=FloatField()) for name in COLUMNS}
+    by_field = {m.field: m for m in METRICS.values()}
+    exprs = {f"c_{i}": Coalesce(by_field[name].expression() if name in by_field and by_field[name].in_json else F(name),
+                                Value(NULL), output_field=FloatField()) for i, name in enumerate(COLUMNS)}
     sql, params = clips.order_by().annotate(**exprs).values_list(*exprs).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

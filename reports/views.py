@@ -1,4 +1,4 @@
-"""Interactive quality reports per dataset and per video (Plotly, figures aggregated in report_data)."""
+"""Interactive quality reports per dataset and per video (Plotly, figures aggregated in reports.data)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,18 +6,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import access
-from .filters import ClipFilter
-from .models import Dataset, Video
-from .report_data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
+from catalog import access
+from catalog.filters import METRICS, ClipFilter
+from catalog.models import Dataset, Video
+from .data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
                           face_rate_timeline_figure, histogram_figure, load_columns, lowest_clips, lowest_ids,
                           score_vs_duration_figure)
 
 DEFAULT_THRESHOLD = 60.0  # make_dataset's default --quality_threshold
 # The component histograms, in page order, with their titles.
-COMPONENTS = {"valid": "Valid-frame rate", "smooth": "Smoothness", "range": "Range validity",
-              "face": "Face-frame rate", "speech": "Speech ratio", "avlag": "A/V lag (ms, + = audio late)",
-              "corr": "A/V correlation (mouth vs loudness)", "duration": "Duration (s)"}
+COMPONENTS = {"valid": "Valid-frame rate", "range": "Range validity",
+              "face": "Face-frame rate", "speech": "Speech ratio", "avlag": "Lip-sync offset (ms, + = audio late)",
+              "corr": "Lip-sync confidence (z against shifted audio)",
+              # every metric of the QC registry, a lab's own included
+              **{key: metric.label for key, metric in METRICS.items() if metric.in_json},
+              "smooth": "Smoothness (the seed's score component)", "duration": "Duration (s)"}
 assert set(COMPONENTS) <= set(HISTOGRAMS)
 
 
@@ -71,17 +74,25 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     under, low_ids = lowest_clips(columns, threshold)
     names = _point_names(clips, columns, low_ids)
     dropped_rows = _dropped_summary(videos)
-    return render(request, "catalog/report.html", {
+    return render(request, "reports/report.html", {
         "dataset": dataset, "video": video, "form": form, "threshold": threshold,
         "active": {k: v for k, v in form.active().items() if k not in ("sort", "video") and (k, v) != ("rejected", "exclude")},
         "summary": _summary(columns, under, links.table(score=(0.0, threshold, False)), dropped_rows),
         "figures": _figures(columns, links, names, threshold, low_ids, video, dropped_rows),
-        "lowest": [{"name": names.get(int(i), ""), "url": links.clip(i)} for i in low_ids[:50]],
+        "lowest": _lowest_rows(clips, low_ids[:50], names, links),
         "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
         "dropped_segments": video.report.get("dropped_segments") or [] if video else [],
         "failed_clips": video.report.get("failed_clips") or [] if video else [],
         "table_url": links.table(),
     })
+
+
+def _lowest_rows(clips, ids, names: dict[int, str], links: Links) -> list[dict]:
+    """The lowest-scoring clips with their score and, in words, why they lose points."""
+    found = {pk: (score, why) for pk, score, why in
+             clips.filter(id__in=[int(i) for i in ids]).order_by().values_list("id", "quality_score", "quality_reasons")}
+    return [{"name": names.get(int(i), ""), "url": links.clip(i), "score": found.get(int(i), (None, []))[0],
+             "reasons": "; ".join(found.get(int(i), (None, []))[1] or [])} for i in ids]
 
 
 def _point_names(clips, columns, low_ids) -> dict[int, str]:

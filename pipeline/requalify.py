@@ -1,0 +1,106 @@
+"""Recompute the QC of clips already on disk (written by an earlier version), without re-cutting anything.
+
+Per clip: the raw blendshapes and head pose come from its CSV; the face
+geometry and the visual samples need pictures, so its frames are tracked again
+(the source's frames of the clip's span when the source is still there, the
+clip file otherwise); the audio around the clip comes from the source (or the
+clip's wav, without context); speech per frame from webrtcvad on that audio
+with the dataset's VAD settings.  Then the same :func:`assess_clip` as fresh
+clips, and the metadata file is rewritten atomically with the new fields.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_output
+from .audio import SAMPLE_RATE, AudioTrack, decode_audio
+from .blendshape_names import MEDIAPIPE_NAMES
+from .clip_files import ClipFiles
+from .clip_quality import assess_clip
+from .cut import SpanReader
+from .decode import VideoFrameReader
+from .extract import track_frames
+from .face_geometry import GEOMETRY_NAMES
+from .landmarks import FaceLandmarkTracker
+from .segment import SegmentParams, vad_flags
+from .visual_qc import FaceCounter, VisualSampler
+
+CONTEXT_S = 1.0
+
+
+def read_raw_table(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(times, face, raw (F, 52), pose (F, 3)) from a blendshape CSV as `extract` writes it."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    times = np.array([float(r["time_s"]) for r in rows])
+    face = np.array([r["face"] == "1" for r in rows])
+    raw = np.array([[float(r[n]) if r[n] != "" else np.nan for n in MEDIAPIPE_NAMES] for r in rows])
+    pose = np.array([[float(r[n]) if r.get(n, "") != "" else np.nan for n in ("head_yaw", "head_pitch", "head_roll")]
+                     for r in rows])
+    return times, face, raw, pose
+
+
+def requalify_clip(root: Path, name: str, source: Path | None, tracker: FaceLandmarkTracker,
+                   counter: FaceCounter | None, audio: AudioTrack | None) -> dict:
+    """New QC for one complete clip; rewrites its metadata file and returns it."""
+    files = ClipFiles(root, name)
+    meta = json.loads(files.metadata.read_text(encoding="utf-8"))
+    times, face, raw, pose = read_raw_table(files.blendshapes)
+    start, end = float(meta["source_start_s"]), float(meta["source_end_s"])
+    tracker.restart()
+    sampler = VisualSampler(counter)
+    frames = SpanReader(source, start, end) if source is not None else VideoFrameReader(files.video)
+    records = list(track_frames(frames, tracker, on_result=sampler))
+    geometry = np.full((len(times), len(GEOMETRY_NAMES)), np.nan, np.float32)
+    for i, record in enumerate(records[: len(times)]):
+        if record.geometry is not None and face[i]:
+            geometry[i] = record.geometry
+    if audio is not None:
+        context = audio.excerpt(start - CONTEXT_S, end + CONTEXT_S)
+    else:
+        wav = decode_audio(files.wav)
+        context = AudioTrack(wav.samples, wav.sample_rate, start)
+    segment = SegmentParams(**{k: v for k, v in (meta.get("params", {}).get("segment") or {}).items()
+                               if k in SegmentParams.__dataclass_fields__})
+    flags, _, _ = vad_flags(context, segment)
+    frame_s = segment.frame_ms / 1000.0
+    index = np.floor((start + times - context.start_time_s) / frame_s).astype(int)
+    speech = np.where((index >= 0) & (index < flags.size), flags[np.clip(index, 0, max(flags.size - 1, 0))], False) \
+        if flags.size else np.zeros(times.size, bool)
+    assessed = assess_clip(raw, face, times, pose, geometry, speech, sampler.samples, context.samples,
+                           context.start_time_s - start, context.sample_rate)
+    meta.update({"quality": assessed.quality, "quality_score": assessed.score, "quality_reasons": assessed.reasons,
+                 "lip_sync": assessed.lip_sync.as_dict(), "face_speaking": assessed.face_speaking})
+    meta.pop("av_sync", None)
+    with atomic_output(files.metadata) as fh:
+        json.dump(meta, fh, indent=1)
+    return meta
+
+
+def requalify_folder(root: str | os.PathLike[str], source: str | os.PathLike[str] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Every complete clip of a make_dataset folder; then its manifest is rewritten. Returns the clips' metadata."""
+    from .dataset import write_manifest
+
+    root = Path(root)
+    names = sorted(p.name[: -len("_metadata.json")] for p in (root / "data").glob("clip_*_metadata.json"))
+    src = Path(source) if source is not None and Path(source).is_file() else None
+    audio = decode_audio(src, SAMPLE_RATE) if src is not None else None
+    done: list[dict] = []
+    with FaceLandmarkTracker() as tracker:
+        counter = FaceCounter()
+        try:
+            for k, name in enumerate(names):
+                done.append(requalify_clip(root, name, src, tracker, counter, audio))
+                if progress:
+                    progress(k + 1, len(names))
+        finally:
+            counter.close()
+    write_manifest(root, done)
+    return done
