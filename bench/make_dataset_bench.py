@@ -102,6 +102,12 @@ def main() -> None:
     print(f"  decode + blendshapes + encode: {frames} frames, {frames / blend:.1f} frames/s per worker process, "
           f"{frames / stages['clips']:.1f} frames/s across workers (clip stage wall time)")
     print(f"  audio features: {audio_s / feats:.1f}x realtime per worker process")
+    qc = sum(m["timings"]["qc_s"] for m in metas)
+    visual = sum(m["timings"].get("visual_qc_s", 0.0) for m in metas)
+    workers = min(len(metas), args.workers or os.cpu_count() or 1)
+    print(f"  QC: {qc:.1f} s repair + metrics + lip sync, {visual:.1f} s visual sampling, in all "
+          f"{(qc + visual) / (audio_s / 60):.2f} s per clip-minute; about {(qc + visual) / workers:.1f} s of the "
+          f"wall time with {workers} workers = {100 * (qc + visual) / workers / wall:.1f}% of the whole command")
     bare, n = bare_mediapipe_fps(out / "clips" / "clip_0000.mp4")
     print(f"  bare MediaPipe on {n} frames of clip_0000 in this run: {bare:.1f} frames/s (one process)")
     mean_diff, max_diff, lost = source_vs_clip_file(out, "clip_0000")

@@ -177,6 +177,7 @@ def process_clip(job: ClipJob) -> dict:
     write_table(files.blendshapes_clean, clean, table_meta)
 
     timings["qc_s"] = time.perf_counter() - clock
+    timings["visual_qc_s"] = sampler.seconds  # inside decode_track_encode_s
     duration = end_s - start_s
     metadata = {
         "clip": job.name,

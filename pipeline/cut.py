@@ -307,7 +307,7 @@ class BackgroundClipEncoder:
     thread surface at :meth:`finish`.
     """
 
-    def __init__(self, encoder: ClipEncoder, depth: int = 16) -> None:
+    def __init__(self, encoder: ClipEncoder, depth: int = 4) -> None:
         import queue
         import threading
 

@@ -119,7 +119,11 @@ class FaceLandmarkTracker:
             return result
         if self._image is None:
             self._image = self._create("IMAGE")
-        retried = self._convert(self._image.detect(image), fresh=True, size=(rgb.shape[1], rgb.shape[0]))
+            with native_stderr_silenced():  # its first run on a real picture logs too
+                raw = self._image.detect(image)
+        else:
+            raw = self._image.detect(image)
+        retried = self._convert(raw, fresh=True, size=(rgb.shape[1], rgb.shape[0]))
         self.fresh_detections += retried.face
         return retried
 

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .spectral import hann_periodic, mel_filterbank, power_to_db
+
 HOP_S = 0.01  # log-mel analysis hop: the resolution of the offset search
 
 
@@ -79,13 +81,19 @@ def moving_average(x: np.ndarray, width: int) -> np.ndarray:
 
 def log_mel_frames(samples: np.ndarray, sample_rate: int, n_mels: int) -> np.ndarray:
     """(frames, n_mels) dB log-mel at a HOP_S hop; frame k is centred on sample k*hop."""
-    import librosa
-
     hop = int(round(HOP_S * sample_rate))
-    mel = librosa.feature.melspectrogram(y=np.asarray(samples, np.float32), sr=sample_rate, n_fft=512, hop_length=hop,
-                                         win_length=int(0.025 * sample_rate), n_mels=n_mels, fmin=80.0,
-                                         fmax=min(7600.0, sample_rate / 2), center=True, pad_mode="constant")
-    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).T
+    win, n_fft = int(0.025 * sample_rate), 512
+    pad = np.zeros(n_fft // 2, np.float32)  # librosa's center=True, constant padding
+    x = np.concatenate([pad, np.asarray(samples, np.float32), pad])
+    count = 1 + (x.size - n_fft) // hop
+    window = np.zeros(n_fft)
+    window[(n_fft - win) // 2: (n_fft - win) // 2 + win] = hann_periodic(win)
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:count]
+    fb = mel_filterbank(sample_rate, n_fft, n_mels, 80.0, min(7600.0, sample_rate / 2)).T
+    out = np.empty((count, n_mels))
+    for a in range(0, count, 2048):  # in blocks: a long clip's spectrogram would be large
+        out[a: a + 2048] = power_to_db((np.abs(np.fft.rfft(frames[a: a + 2048] * window, axis=1)) ** 2) @ fb)
+    return out
 
 
 def held_out_r(x: np.ndarray, y: np.ndarray, folds: int, ridge: float) -> float:

@@ -11,7 +11,7 @@ T = TypeVar("T")
 _END = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
     """Run ``items`` in a background thread, ``depth`` items ahead.
 
     PyAV releases the GIL while decoding and scaling, so decode overlaps with

@@ -53,12 +53,16 @@ class FaceCounter:
                                              min_detection_confidence=min_confidence)
         with native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-            self.count(np.zeros((64, 64, 3), np.uint8))  # first run logs: here, silenced
+        self._quiet = True  # the first run on a real picture logs (tensor alignment): silenced too
 
     def count(self, rgb: np.ndarray) -> int:
         import mediapipe as mp
 
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._quiet:
+            self._quiet = False
+            with native_stderr_silenced():
+                return len(self._detector.detect(image).detections)
         return len(self._detector.detect(image).detections)
 
     def close(self) -> None:
@@ -81,10 +85,20 @@ class VisualSampler:
         self.counter, self.every_s = counter, every_s
         self.samples = VisualSamples()
         self._next_s: float | None = None
+        self.seconds = 0.0  # time spent sampling (the visual QC's share of the tracking stage)
 
     def __call__(self, frame: DecodedFrame, result: FaceResult) -> None:
         if self._next_s is not None and frame.time_s < self._next_s:
             return
+        import time
+
+        started = time.perf_counter()
+        try:
+            self._sample(frame, result)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _sample(self, frame: DecodedFrame, result: FaceResult) -> None:
         self._next_s = frame.time_s + self.every_s
         if self.counter is not None:
             self.samples.faces.append(self.counter.count(frame.rgb))

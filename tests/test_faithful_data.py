@@ -232,3 +232,17 @@ def test_short_audio_padded_on_request(media, tmp_path):
     assert any("no audio" in tip for tip in report["recommendations"])
     assert result.clips and all(c["source_start_s"] < gap["start_s"] for c in result.clips)
     assert all(c["audio"]["padded_s"] < 0.05 for c in result.clips)
+
+
+def test_lip_sync_log_mel_is_librosas(media):
+    import librosa
+
+    from pipeline.lip_sync import log_mel_frames
+
+    audio = decode_audio(media("retalk_face2.mp4")).samples[: SR * 3]
+    ours = log_mel_frames(audio, SR, 12)
+    power = librosa.feature.melspectrogram(y=audio, sr=SR, n_fft=512, hop_length=160, win_length=400, n_mels=12,
+                                           fmin=80.0, fmax=7600.0, center=True, pad_mode="constant")
+    reference = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).T
+    assert ours.shape == reference.shape
+    assert np.abs(ours - reference).mean() < 0.01
