@@ -114,7 +114,26 @@ def missing_ranges(face: np.ndarray) -> list[list[int]]:
     return [[int(a), int(b) - 1] for a, b in zip(edges[::2], edges[1::2])]
 
 
+def release_memory() -> None:
+    """Give freed heap back to the system between clips (glibc keeps it otherwise; measured: 60-80 MB a worker)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def process_clip(job: ClipJob) -> dict:
+    try:
+        return _process_clip(job)
+    finally:
+        release_memory()
+
+
+def _process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
     tracker = tracker_for(job.model)

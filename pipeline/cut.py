@@ -78,19 +78,24 @@ class AudioBuffer:
         return int(round((time_s - (self.origin or 0.0)) * self.rate))
 
     def take(self, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
-        """Samples for [start_s, end_s) and how many of them are padding."""
+        """Samples for [start_s, end_s) and how many of them are padding.
+
+        Consumes the buffer: chunks are copied into the result one by one and
+        dropped, so a long clip's audio is never in memory twice.
+        """
         lo, hi = self.index(start_s), self.index(end_s)
         out = np.zeros((self.channels, max(hi - lo, 0)), np.float32)
-        data = np.concatenate(self.chunks, axis=1) if len(self.chunks) > 1 else (self.chunks[0] if self.chunks else None)
-        if data is not None:
-            self.chunks = [data]
-            a, b = max(lo, self.first), min(hi, self.total)
+        copied = 0
+        position = self.first
+        while self.chunks:
+            chunk = self.chunks.pop(0)
+            a, b = max(lo, position), min(hi, position + chunk.shape[1])
             if b > a:
-                out[:, a - lo: b - lo] = data[:, a - self.first: b - self.first]
-            padded = out.shape[1] - max(b - a, 0)
-        else:
-            padded = out.shape[1]
-        return out, padded
+                out[:, a - lo: b - lo] = chunk[:, a - position: b - position]
+                copied += b - a
+            position += chunk.shape[1]
+        self.first = position
+        return out, out.shape[1] - copied
 
 
 class ClipEncoder:

@@ -100,32 +100,35 @@ class FeatureContext:
         """Sample index in ``samples`` of each frame time."""
         return np.round((self.times_s - self.start_s) * self.sample_rate).astype(np.int64)
 
+    def frames(self, first: int, last: int) -> np.ndarray:
+        """(last - first, win) raw samples [centre - win/2, centre + win/2) of those frames, zero beyond the audio."""
+        index = self.centres[first:last, None] - self.win // 2 + np.arange(self.win)[None, :]
+        inside = (index >= 0) & (index < self.samples.size)
+        return np.where(inside, self.samples[np.clip(index, 0, max(self.samples.size - 1, 0))], np.float32(0.0))
+
+    def frame_blocks(self):
+        """(first frame, its block of raw frames), BLOCK frames at a time: memory stays flat for long clips."""
+        for a in range(0, self.centres.size, BLOCK):
+            yield a, self.frames(a, a + BLOCK)
+
     @cached_property
     def windows(self) -> np.ndarray:
-        """(frames, win) raw samples [centre - win/2, centre + win/2), zero beyond the audio given."""
-        half = self.win // 2
-        padded = np.concatenate([np.zeros(half, np.float32), self.samples, np.zeros(self.win, np.float32)])
-        starts = np.clip(self.centres, 0, padded.size - self.win)  # padded offset `half` recentres
-        out = np.empty((self.centres.size, self.win), np.float32)
-        for a in range(0, starts.size, BLOCK):  # in blocks: no (frames x win) index array in memory
-            index = starts[a: a + BLOCK, None] + np.arange(self.win)[None, :]
-            out[a: a + BLOCK] = padded[index]
-        return out
+        """All (frames, win) raw frames at once, for extractors that want them (the built-in ones go by block)."""
+        return self.frames(0, self.centres.size)
 
     def magnitude_blocks(self):
         """(first frame, magnitude spectrum of BLOCK frames under librosa's periodic Hann window), block by block:
         the whole (frames x n_fft/2+1) spectrum of a long clip is never in memory."""
         window = spectral.hann_periodic(self.win)
-        for a in range(0, self.windows.shape[0], BLOCK):
-            yield a, np.abs(np.fft.rfft(self.windows[a: a + BLOCK].astype(np.float64) * window[None, :],
-                                        n=self.n_fft, axis=1))
+        for a, frames in self.frame_blocks():
+            yield a, np.abs(np.fft.rfft(frames.astype(np.float64) * window[None, :], n=self.n_fft, axis=1))
 
     @cached_property
     def mel_and_centroid(self) -> tuple[np.ndarray, np.ndarray]:
         """(mel dB (frames, n_mels), centroid (frames,)) from one blockwise pass over the spectrum."""
         fb = spectral.mel_filterbank(self.sample_rate, self.n_fft, self.params.n_mels, self.params.fmin,
                                      self.params.fmax or self.sample_rate / 2).T
-        frames = self.windows.shape[0]
+        frames = self.centres.size
         mel_db, centroid = np.empty((frames, self.params.n_mels)), np.empty(frames)
         for a, magnitude in self.magnitude_blocks():
             mel_db[a: a + BLOCK] = spectral.power_to_db((magnitude**2) @ fb)
@@ -176,19 +179,26 @@ def f0_at_times(samples: np.ndarray, sr: int, times_s: np.ndarray, params: Featu
     step = int(round(params.f0_period_ms * sr / 1000.0))
     first = int(round((times_s[0] - start_s) * sr))
     trim = first % step if first >= 0 else 0  # drop samples so a grid point lands on the first frame
-    x = np.ascontiguousarray(samples[trim:], dtype=np.float64)
+    x = samples[trim:]  # float32; WORLD gets float64 copies of one chunk at a time
     offset = start_s + trim / sr  # clip time of x[0]
     coarse = world_f0_grid(x, sr, params)
-    grid = np.arange(coarse.size) * (params.f0_period_ms / 1000.0)
     local = np.asarray(times_s, np.float64) - offset
-    pick = np.clip(np.round(local / (params.f0_period_ms / 1000.0)).astype(np.int64), 0, grid.size - 1)
+    pick = np.clip(np.round(local / (params.f0_period_ms / 1000.0)).astype(np.int64), 0, coarse.size - 1)
     candidates = np.ascontiguousarray(coarse[pick])
-    refined = pyworld.stonemask(x, candidates, np.ascontiguousarray(grid[pick]), sr)
+    refined = np.zeros(pick.size)
+    margin = int(0.2 * sr)  # StoneMask looks at most a few periods of f0_floor around each point
+    for a in range(0, pick.size, BLOCK):  # in blocks, each on its own excerpt: memory stays flat
+        points = pick[a: a + BLOCK]
+        lo = max(int(points.min()) * step - margin, 0)
+        hi = min(int(points.max()) * step + margin, x.size)
+        excerpt = np.ascontiguousarray(x[lo:hi], dtype=np.float64)
+        refined[a: a + BLOCK] = pyworld.stonemask(excerpt, candidates[a: a + BLOCK],
+                                                  np.ascontiguousarray((points * step - lo) / sr), sr)
     voiced = candidates > 0
     return np.where(voiced, refined, 0.0), voiced
 
 
-def world_f0_grid(x: np.ndarray, sr: int, params: FeatureParams, chunk_s: float = 30.0,
+def world_f0_grid(x: np.ndarray, sr: int, params: FeatureParams, chunk_s: float = 20.0,
                   margin_s: float = 1.0) -> np.ndarray:
     """DIO (or harvest) F0 candidates on the ``f0_period_ms`` grid starting at x[0], in overlapping chunks.
 
@@ -206,7 +216,7 @@ def world_f0_grid(x: np.ndarray, sr: int, params: FeatureParams, chunk_s: float 
     for a in range(0, points, chunk):
         b = min(a + chunk, points)
         lo, hi = max(a - margin, 0), min(b + margin, points)
-        segment = np.ascontiguousarray(x[lo * step: hi * step])
+        segment = np.ascontiguousarray(x[lo * step: hi * step], dtype=np.float64)
         if params.f0_method == "harvest":
             f0, _ = pyworld.harvest(segment, sr, f0_floor=params.f0_floor, f0_ceil=params.f0_ceil,
                                     frame_period=params.f0_period_ms)
@@ -240,7 +250,10 @@ def voicing(ctx: FeatureContext) -> np.ndarray:
 
 @register_feature("zcr")
 def zcr(ctx: FeatureContext) -> np.ndarray:
-    return spectral.zero_crossing_rate(ctx.windows).astype(np.float32)[:, None]
+    out = np.empty(ctx.centres.size, np.float32)
+    for a, frames in ctx.frame_blocks():
+        out[a: a + BLOCK] = spectral.zero_crossing_rate(frames)
+    return out[:, None]
 
 
 @register_feature("spectral_centroid")
@@ -250,7 +263,10 @@ def spectral_centroid(ctx: FeatureContext) -> np.ndarray:
 
 @register_feature("rms")
 def rms(ctx: FeatureContext) -> np.ndarray:
-    return np.sqrt(np.mean(ctx.windows.astype(np.float64) ** 2, axis=1)).astype(np.float32)[:, None]
+    out = np.empty(ctx.centres.size, np.float32)
+    for a, frames in ctx.frame_blocks():
+        out[a: a + BLOCK] = np.sqrt(np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / ctx.win)
+    return out[:, None]
 
 
 def compute_features(samples: np.ndarray, sample_rate: int, times_s: np.ndarray,
