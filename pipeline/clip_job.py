@@ -21,7 +21,7 @@ from .atomic import atomic_output
 from .audio import AudioTrack, write_wav
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
-from .cut import BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SpanReader, read_source_audio
+from .cut import BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
 from .frame_writers import CsvFrameWriter, FrameRecord
@@ -139,7 +139,7 @@ def _process_clip(job: ClipJob) -> dict:
     tracker = tracker_for(job.model)
     sampler = VisualSampler(face_counter_for(job.model))
     reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
-    audio_rate, audio_layout = audio_format(job.source_path)
+    audio_rate, audio_layout = audio_format(job.source_path)  # the clip's AAC track keeps the source's rate
     opened: list[BackgroundClipEncoder] = []
     try:
         frames = encoding(prefetch(reader), files.video, reader, audio_rate, audio_layout, job.encode, opened)
@@ -147,11 +147,13 @@ def _process_clip(job: ClipJob) -> dict:
         if not records:
             raise ClipFailed("no video frame in this span")
         start_s, end_s = float(reader.start_s), float(reader.end_s)
-        source_audio, _, _, padded = read_source_audio(job.source_path, start_s, end_s)
+        source_audio = SourceAudio(job.source_path, start_s, end_s)
         opened[0].finish(source_audio)
+        padded = source_audio.padded
     finally:
         if opened and not opened[0].done:
             opened[0].abort()
+    release_memory()  # the decode and encode buffers, before the features allocate theirs
     timings = {"decode_track_encode_s": time.perf_counter() - clock}
     times = np.array([r.time_s for r in records])
     face = np.array([r.face for r in records], dtype=bool)

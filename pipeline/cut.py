@@ -17,7 +17,7 @@ the analysis never sees the lossy clip encode.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -49,53 +49,6 @@ class EncodeSettings:
     crf: int = 18
     audio_codec: str = "aac"
     audio_bit_rate: int = 128_000
-
-
-class AudioBuffer:
-    """Decoded source audio (channels, samples) on the container timeline, trimmed as clips finish."""
-
-    def __init__(self, rate: int, channels: int) -> None:
-        self.rate, self.channels = rate, channels
-        self.aligner = TimelineAligner(rate)  # silence for holes in the audio, so nothing slides
-        self.first = 0  # absolute index of chunks[0][0]
-        self.total = 0  # absolute index one past the last sample
-        self.chunks: list[np.ndarray] = []
-
-    @property
-    def origin(self) -> float | None:  # container time of absolute sample 0
-        return self.aligner.origin
-
-    def append(self, time_s: float | None, samples: np.ndarray) -> None:
-        for chunk in self.aligner.place(time_s, samples):
-            self.chunks.append(chunk)
-            self.total += chunk.shape[1]
-
-    @property
-    def end_time_s(self) -> float:
-        return -1.0 if self.origin is None else self.origin + self.total / self.rate
-
-    def index(self, time_s: float) -> int:
-        return int(round((time_s - (self.origin or 0.0)) * self.rate))
-
-    def take(self, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
-        """Samples for [start_s, end_s) and how many of them are padding.
-
-        Consumes the buffer: chunks are copied into the result one by one and
-        dropped, so a long clip's audio is never in memory twice.
-        """
-        lo, hi = self.index(start_s), self.index(end_s)
-        out = np.zeros((self.channels, max(hi - lo, 0)), np.float32)
-        copied = 0
-        position = self.first
-        while self.chunks:
-            chunk = self.chunks.pop(0)
-            a, b = max(lo, position), min(hi, position + chunk.shape[1])
-            if b > a:
-                out[:, a - lo: b - lo] = chunk[:, a - position: b - position]
-                copied += b - a
-            position += chunk.shape[1]
-        self.first = position
-        return out, out.shape[1] - copied
 
 
 class ClipEncoder:
@@ -155,21 +108,24 @@ class ClipEncoder:
             packet.duration = duration
         self.container.mux(packet)
 
-    def finish(self, samples: np.ndarray) -> None:
-        """Encode the clip's audio, flush both encoders, close and rename into place."""
+    def finish(self, audio: Iterable[np.ndarray]) -> None:
+        """Encode the clip's audio ((channels, n) blocks in order), flush both encoders, close, rename into place."""
         import av
 
         for packet in self.video.encode():
             self._mux_video(packet)
         block = 1024 * 16
-        for offset in range(0, samples.shape[1], block):
-            chunk = np.ascontiguousarray(samples[:, offset: offset + block])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.audio_layout)
-            frame.sample_rate = self.audio_rate
-            frame.pts = offset
-            frame.time_base = Fraction(1, self.audio_rate)
-            for packet in self.audio.encode(frame):
-                self.container.mux(packet)
+        offset = 0
+        for samples in audio:
+            for start in range(0, samples.shape[1], block):
+                chunk = np.ascontiguousarray(samples[:, start: start + block])
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.audio_layout)
+                frame.sample_rate = self.audio_rate
+                frame.pts = offset
+                frame.time_base = Fraction(1, self.audio_rate)
+                offset += chunk.shape[1]
+                for packet in self.audio.encode(frame):
+                    self.container.mux(packet)
         for packet in self.audio.encode():
             self.container.mux(packet)
         self.container.close()
@@ -259,48 +215,80 @@ class SpanReader:
         return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame), t, next_t - t, frame)
 
 
-def read_source_audio(path: str | os.PathLike[str], start_s: float, end_s: float) -> tuple[np.ndarray, int, str, int]:
-    """The source audio of container time [start_s, end_s) at its own rate: (channels x samples, rate, layout, padded).
+class SourceAudio:
+    """The source audio of container time [start_s, end_s) at its own rate, decoded block by block.
 
-    Seeks half a second before ``start_s`` (AAC needs the previous frame to
-    decode the first one) and keeps samples on their PTS; ``padded`` counts
-    samples of silence added where the source has none (audio ending early).
+    Iterate it once: (channels, n) float32 blocks that together cover exactly
+    the span, on the samples' PTS (holes in the source become silence).  Seeks
+    half a second before ``start_s`` (AAC needs the previous frame to decode
+    the first one).  Never holds the span's audio in memory at once.  After
+    iteration ``padded`` counts the samples of silence added where the source
+    has no audio (audio that starts late or ends early).
     """
-    import av
 
-    container = open_container(path)
-    try:
-        stream = container.streams.audio[0]
-        channels = min(stream.codec_context.channels, 2)
-        layout = "mono" if channels == 1 else "stereo"
-        rate = stream.codec_context.sample_rate
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        buffer = AudioBuffer(rate, channels)
-        target = start_s - 0.5
-        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        if target > origin:
-            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+    def __init__(self, path: str | os.PathLike[str], start_s: float, end_s: float) -> None:
+        self.path, self.start_s, self.end_s = path, start_s, end_s
+        self.padded = 0
+        container = open_container(path)
         try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except av.error.FFmpegError:
-                    continue  # a damaged packet becomes silence on the timeline
-                for frame in frames:
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else None
-                    for out in resampler.resample(frame):
-                        buffer.append(t, out.to_ndarray())
-                if buffer.origin is not None and buffer.end_time_s >= end_s + 0.05:
-                    break
-            else:
-                for out in resampler.resample(None):
-                    buffer.append(None, out.to_ndarray())
-        except av.error.FFmpegError as exc:
-            raise InputError(path, f"the audio stops decoding near {start_s:.2f} s ({exc.strerror or exc})") from None
-        samples, padded = buffer.take(start_s, end_s)
-        return samples, rate, layout, padded
-    finally:
-        container.close()
+            context = container.streams.audio[0].codec_context
+            self.channels = min(context.channels, 2)
+            self.rate = context.sample_rate
+        finally:
+            container.close()
+        self.layout = "mono" if self.channels == 1 else "stereo"
+
+    def _silence(self, count: int) -> np.ndarray:
+        self.padded += count
+        return np.zeros((self.channels, count), np.float32)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import av
+
+        container = open_container(self.path)
+        try:
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
+            aligner = TimelineAligner(self.rate)
+            target = self.start_s - 0.5
+            origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            if target > origin:
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            lo = hi = emitted = position = None
+            try:
+                for packet in container.demux(stream):
+                    try:
+                        frames = packet.decode()
+                    except av.error.FFmpegError:
+                        continue  # a damaged packet becomes silence on the timeline
+                    for frame in frames:
+                        t = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                        for out in resampler.resample(frame):
+                            for chunk in aligner.place(t, out.to_ndarray()):
+                                if lo is None:  # the timeline's origin is known from the first frame on
+                                    lo = int(round((self.start_s - aligner.origin) * self.rate))
+                                    hi = lo + int(round((self.end_s - self.start_s) * self.rate))
+                                    emitted, position = lo, 0
+                                if position > emitted and emitted < hi:
+                                    gap = min(position, hi) - emitted
+                                    yield self._silence(gap)
+                                    emitted += gap
+                                a, b = max(emitted, position), min(hi, position + chunk.shape[1])
+                                if b > a:
+                                    yield np.ascontiguousarray(chunk[:, a - position: b - position])
+                                    emitted = b
+                                position += chunk.shape[1]
+                    if emitted is not None and emitted >= hi:
+                        break
+            except av.error.FFmpegError as exc:
+                raise InputError(self.path, f"the audio stops decoding near {self.start_s:.2f} s "
+                                            f"({exc.strerror or exc})") from None
+            if lo is None:
+                yield self._silence(int(round((self.end_s - self.start_s) * self.rate)))
+            elif emitted < hi:
+                yield self._silence(hi - emitted)
+        finally:
+            container.close()
 
 
 class BackgroundClipEncoder:
@@ -346,11 +334,11 @@ class BackgroundClipEncoder:
         self._queue.put(None)
         self._thread.join()
 
-    def finish(self, samples: np.ndarray) -> None:
+    def finish(self, audio: Iterable[np.ndarray]) -> None:
         self._drain()
         if self._error is not None:
             raise self._error
-        self.encoder.finish(samples)
+        self.encoder.finish(audio)
 
     def abort(self) -> None:
         if self._thread.is_alive():
