@@ -33,6 +33,13 @@ def safe_part(text: str) -> str:
     return cleaned[:120]
 
 
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def clip_row(clip: Clip, folder: str) -> dict:
     return {"clip": clip.name, "source": clip.source_name, "source_start_s": clip.source_start_s,
             "source_end_s": clip.source_end_s, "duration_s": clip.duration_s, "frames": clip.frames,
@@ -68,6 +75,10 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter (and ?files=video,blendshapes,... to choose files): a streamed zip."""
     dataset = access.get_dataset(request.user, pk)
     form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
+    if form.is_bound and not form.is_valid():  # never "every clip" because one parameter was not understood
+        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        return HttpResponse(f"The filter was not understood, nothing was downloaded ({problems}).\n", status=400,
+                            content_type="text/plain; charset=utf-8")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
     asked = [r for value in request.GET.getlist("files") for r in value.split(",")]  # files=a,b or files=a&files=b
     wanted = [r for r in ROLES if r in asked] or list(ROLES)
@@ -88,7 +99,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows([{k: spreadsheet_safe(v) for k, v in row.items()} for row in rows])
         yield f"{top}/manifest.csv", text.getvalue().encode()
         yield f"{top}/manifest.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode()
         selection = {"dataset": dataset.name, "team": dataset.team.name, "clips": len(rows), "files": wanted,

@@ -73,7 +73,8 @@ def _bound_field(metric: Metric, side: str) -> forms.FloatField:
 
 
 class ClipFilter(forms.Form):
-    video = forms.IntegerField(required=False, widget=forms.Select, label="Source video")
+    video = forms.IntegerField(required=False, widget=forms.Select, label="Source video", min_value=1,
+                               max_value=2**63 - 1)  # a larger number is an error, not a database overflow
     tag = forms.CharField(required=False, max_length=60, label="Tag")
     rejected = forms.ChoiceField(required=False, choices=[("exclude", "hide rejected"), ("include", "show all"),
                                                           ("only", "only rejected")], label="Rejected")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,20 @@ class ImportResult:
     updated: int
 
 
+CLIP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+
+
+def inside(folder: Path, relative: str) -> bool:
+    """Whether ``relative`` names a file inside ``folder`` (no absolute path, no way out through .. or a link)."""
+    if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
+        return False
+    try:
+        (folder / relative).resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def read_manifest(folder: Path) -> list[dict]:
     manifest = folder / "manifest.jsonl"
     if not manifest.is_file():
@@ -33,7 +48,13 @@ def read_manifest(folder: Path) -> list[dict]:
             line["clip"], line["source"], line["files"]  # noqa: B018 - required keys
         except (ValueError, KeyError, TypeError):
             raise InputError(manifest, f"line {number} is not a clip record") from None
+        if not isinstance(line["clip"], str) or not CLIP_NAME.fullmatch(line["clip"]) or ".." in line["clip"]:
+            raise InputError(manifest, f"line {number}: {str(line['clip'])[:60]!r} is not a clip name")
+        if not isinstance(line["files"], dict):
+            raise InputError(manifest, f"line {number} is not a clip record")
         for entry in line["files"].values():
+            if not isinstance(entry, dict) or not inside(folder, entry.get("path")):
+                raise InputError(manifest, f"line {number}: a file path leads outside the dataset folder")
             if not (folder / entry["path"]).is_file():
                 raise InputError(manifest, f"line {number}: {entry['path']} is missing from the folder")
         lines.append(line)

@@ -167,7 +167,12 @@ class Clip(models.Model):
 
             return ClipFiles(self.video.root, self.name).metadata
         entry = self.files.get(role)
-        return self.video.root / entry["path"] if entry else None
+        if not entry:
+            return None
+        from .importer import inside
+
+        # never serve a file outside the video's folder, whatever the row says
+        return self.video.root / entry["path"] if inside(self.video.root, entry.get("path")) else None
 
 
 class Upload(models.Model):
