@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import shutil
 from pathlib import Path
@@ -68,9 +69,14 @@ def parse_params(values: dict[str, str]) -> dict:
             raise ValueError(f"{key} must be a {kind.__name__}") from None
         if key in PARAM_CHOICES and value not in PARAM_CHOICES[key]:
             raise ValueError(f"{key} must be one of {sorted(PARAM_CHOICES[key])}")
+        if kind is float and not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number")
         if kind is float and value < 0:
             raise ValueError(f"{key} must not be negative")
         params[key] = value
+    if params.get("min_clip", 20.0) < 1.0:
+        raise ValueError("min_clip must be at least 1 s (shorter clips are too short to train on, and a long "
+                         "recording would become thousands of clips)")
     if params.get("min_clip", 20.0) >= params.get("max_clip", 180.0):
         raise ValueError("min_clip must be smaller than max_clip")
     return params

@@ -74,3 +74,20 @@ def test_tags_cannot_become_spreadsheet_formulas(client, lab):
     rows = list(csv.DictReader(io.StringIO(archive.read("talks/manifest.csv").decode())))
     tagged = next(r for r in rows if r["clip"] == clip.name)
     assert tagged["tags"].startswith("'=")
+
+
+@pytest.mark.parametrize("values", [{"min_clip": "nan"}, {"max_gap": "inf"}, {"min_clip": "0"}, {"min_clip": "0.2"}])
+def test_upload_settings_that_would_fail_later_are_refused_now(values):
+    from catalog.uploads import parse_params
+
+    with pytest.raises(ValueError):
+        parse_params(values)
+
+
+def test_an_absurd_range_header_is_ignored_not_a_500(client, lab):
+    clip = lab["talks"].clips.order_by("name").first()
+    login(client, "vic")
+    url = reverse("clip_file", args=[clip.pk, "video"])
+    response = client.get(url, HTTP_RANGE="bytes=" + "9" * 5000 + "-")
+    assert response.status_code == 200
+    assert client.get(url, HTTP_RANGE="bytes=0-9").status_code == 206
