@@ -88,6 +88,8 @@ def test_upload_watch_progress_and_filter(page, live_server, lab, media):
         page.screenshot(path=str(ARTIFACTS / "job-running.png"), full_page=True)
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         assert page.inner_text("#job-clips") == "3 / 3 clips"
+        assert page.inner_text("#job-stage") == ""  # "Done", not "Done done"
+        assert not page.is_visible("#cancel") and not page.is_visible("#retry")  # no controls a done job cannot use
         page.screenshot(path=str(ARTIFACTS / "job-done.png"), full_page=True)
     finally:
         stop_worker(worker)

@@ -10,7 +10,9 @@
       if (response.ok) {
         const s = await response.json();
         document.getElementById("job-status").textContent = labels[s.status] || s.status;
-        document.getElementById("job-stage").textContent = s.stage;
+        // the stage only when it says more than the status ("Done done" said nothing)
+        const quiet = ["done", "imported", "queued", "cancelled", s.status];
+        document.getElementById("job-stage").textContent = quiet.includes(s.stage) ? "" : s.stage;
         const bar = document.getElementById("job-progress");
         bar.max = Math.max(s.clips_total, 1);
         bar.value = s.clips_done;
