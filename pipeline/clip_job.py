@@ -21,7 +21,7 @@ from .atomic import atomic_output
 from .audio import AudioTrack, write_wav
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
-from .cut import BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
+from .cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
 from .frame_writers import CsvFrameWriter, FrameRecord
@@ -80,24 +80,16 @@ def face_counter_for(model: str | None) -> FaceCounter:
     return _COUNTER[model]
 
 
-def encoding(frames: Iterable[SpanFrame], path: Path, reader: SpanReader, audio_rate: int, audio_layout: str,
+def encoding(frames: Iterable[SpanFrame], path: Path, reader: SpanReader, audio: AudioFormat,
              settings: EncodeSettings, opened: list[BackgroundClipEncoder]) -> Iterator[SpanFrame]:
     """Pass ``frames`` through, encoding each into the clip file (opened on the first frame, in its own thread)."""
     for frame in frames:
         if not opened:
             height, width = frame.rgb.shape[:2]
             opened.append(BackgroundClipEncoder(ClipEncoder(path, width, height, reader.fps, reader.time_base,
-                                                            audio_rate, audio_layout, settings)))
+                                                            audio.rate, audio.layout, settings)))
         opened[0].add_frame(frame)
         yield frame
-
-
-def audio_format(source: str) -> tuple[int, str]:
-    import av
-
-    with av.open(source, metadata_errors="ignore") as container:
-        context = container.streams.audio[0].codec_context
-        return context.sample_rate, "mono" if context.channels == 1 else "stereo"
 
 
 def write_table(path: Path, records: list[FrameRecord], meta: dict) -> None:
@@ -139,15 +131,15 @@ def _process_clip(job: ClipJob) -> dict:
     tracker = tracker_for(job.model)
     sampler = VisualSampler(face_counter_for(job.model))
     reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
-    audio_rate, audio_layout = audio_format(job.source_path)  # the clip's AAC track keeps the source's rate
+    audio = AudioFormat.of(job.source_path)  # the clip's AAC track keeps the source's rate
     opened: list[BackgroundClipEncoder] = []
     try:
-        frames = encoding(prefetch(reader), files.video, reader, audio_rate, audio_layout, job.encode, opened)
+        frames = encoding(prefetch(reader), files.video, reader, audio, job.encode, opened)
         records = list(track_frames(frames, tracker, make_smoother(job.smooth), on_result=sampler))
         if not records:
             raise ClipFailed("no video frame in this span")
         start_s, end_s = float(reader.start_s), float(reader.end_s)
-        source_audio = SourceAudio(job.source_path, start_s, end_s)
+        source_audio = SourceAudio(job.source_path, start_s, end_s, audio)
         opened[0].finish(source_audio)
         padded = source_audio.padded
     finally:
@@ -220,7 +212,7 @@ def _process_clip(job: ClipJob) -> dict:
         "face_speaking": assessed.face_speaking,
         "speech_ratio": round(job.speech.ratio(start_s, end_s), 4),
         "audio": {"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
-                  "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(padded / audio_rate, 6),
+                  "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(padded / audio.rate, 6),
                   "features": {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES},
                   "feature_params": feature_params},
         "blendshape_names": list(MEDIAPIPE_NAMES),

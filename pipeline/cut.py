@@ -215,6 +215,27 @@ class SpanReader:
         return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame), t, next_t - t, frame)
 
 
+@dataclass(frozen=True)
+class AudioFormat:
+    """What a clip's AAC track keeps of the source audio: its rate, and mono or stereo (more channels are downmixed)."""
+
+    rate: int
+    channels: int
+
+    @property
+    def layout(self) -> str:
+        return "mono" if self.channels == 1 else "stereo"
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> "AudioFormat":
+        container = open_container(path)
+        try:
+            context = container.streams.audio[0].codec_context
+            return cls(context.sample_rate, min(context.channels, 2))
+        finally:
+            container.close()
+
+
 class SourceAudio:
     """The source audio of container time [start_s, end_s) at its own rate, decoded block by block.
 
@@ -226,17 +247,10 @@ class SourceAudio:
     has no audio (audio that starts late or ends early).
     """
 
-    def __init__(self, path: str | os.PathLike[str], start_s: float, end_s: float) -> None:
+    def __init__(self, path: str | os.PathLike[str], start_s: float, end_s: float, fmt: AudioFormat) -> None:
         self.path, self.start_s, self.end_s = path, start_s, end_s
+        self.channels, self.rate, self.layout = fmt.channels, fmt.rate, fmt.layout
         self.padded = 0
-        container = open_container(path)
-        try:
-            context = container.streams.audio[0].codec_context
-            self.channels = min(context.channels, 2)
-            self.rate = context.sample_rate
-        finally:
-            container.close()
-        self.layout = "mono" if self.channels == 1 else "stereo"
 
     def _silence(self, count: int) -> np.ndarray:
         self.padded += count

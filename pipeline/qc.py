@@ -46,7 +46,8 @@ class QcResult:
         return data
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def flag_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the runs of True in ``flags``."""
     padded = np.concatenate([[False], flags, [False]])
     edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
     return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
@@ -101,7 +102,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray, times: np.ndarray, m
         from scipy.interpolate import CubicSpline
 
         spline = CubicSpline(times[good], values[good], axis=0)
-    for a, b in _runs(~valid):
+    for a, b in flag_runs(~valid):
         interior = a > 0 and b < valid.size
         span = times[b] - times[a - 1] if interior else np.inf  # time between the bracketing faces
         if not interior or span - (times[b] - times[b - 1]) > max_gap_s + 1e-9:
@@ -120,7 +121,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray, times: np.ndarray, m
 def smoothness_score(values: np.ndarray, mask: np.ndarray, scale: float) -> float:
     """1 for still curves, 0.5 at a mean |second difference| of ``scale``, towards 0 for jitter."""
     second = []
-    for a, b in _runs(mask):
+    for a, b in flag_runs(mask):
         if b - a >= 3:
             second.append(np.abs(np.diff(values[a:b], n=2, axis=0)))
     if not second:

@@ -28,7 +28,7 @@ from .decode import VideoFrameReader
 from .extract import track_frames
 from .face_geometry import GEOMETRY_NAMES
 from .landmarks import FaceLandmarkTracker
-from .segment import SegmentParams, vad_flags
+from .segment import SegmentParams, SpeechFlags, vad_flags
 from .visual_qc import FaceCounter, VisualSampler
 
 CONTEXT_S = 1.0
@@ -69,10 +69,7 @@ def requalify_clip(root: Path, name: str, source: Path | None, tracker: FaceLand
     segment = SegmentParams(**{k: v for k, v in (meta.get("params", {}).get("segment") or {}).items()
                                if k in SegmentParams.__dataclass_fields__})
     flags, _, _ = vad_flags(context, segment)
-    frame_s = segment.frame_ms / 1000.0
-    index = np.floor((start + times - context.start_time_s) / frame_s).astype(int)
-    speech = np.where((index >= 0) & (index < flags.size), flags[np.clip(index, 0, max(flags.size - 1, 0))], False) \
-        if flags.size else np.zeros(times.size, bool)
+    speech = SpeechFlags(context.start_time_s, segment.frame_ms / 1000.0, flags).at(start + times)
     assessed = assess_clip(raw, face, times, pose, geometry, speech, sampler.samples, context.samples,
                            context.start_time_s - start, context.sample_rate)
     meta.update({"quality": assessed.quality, "quality_score": assessed.score, "quality_reasons": assessed.reasons,

@@ -23,6 +23,7 @@ rate + 0.4 smoothness + 0.2 range validity) for comparison.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 # Scales measured on the shared talking-head recordings (README, "QC"): where each component reaches 1.
@@ -66,8 +67,6 @@ def c_tracking(q: Mapping) -> float | None:
     jitter = _get(q, "jitter")
     if jitter is None:
         return None
-    import math
-
     return math.exp(-jitter / JITTER_SCALE)
 
 
@@ -132,8 +131,6 @@ DEFAULT_WEIGHTS = PRESETS["default"]
 
 def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
     """Known components with non-negative finite weights, at least one positive; ValueError otherwise."""
-    import math
-
     clean: dict[str, float] = {}
     for name, weight in weights.items():
         if name not in COMPONENTS:
