@@ -12,6 +12,16 @@ Environment variables (all optional for a local run):
   JOB_STALE_SECONDS     a running job without heartbeat for this long is re-queued (default 120)
   JOB_WORKERS           clip processes per video job (default: all cores)
   UPLOAD_MAX_BYTES      largest accepted upload (default 20 GiB)
+  UPLOAD_MAX_OPEN       unfinished uploads one user may hold at once (default 20)
+  UPLOAD_MAX_OPEN_BYTES bytes one user's unfinished uploads may announce together (default 100 GiB)
+  UPLOAD_EXPIRE_HOURS   an unfinished upload untouched this long is deleted (default 24)
+  UPLOAD_FREE_MARGIN    bytes that must stay free on the data disk after an upload (default 2 GiB)
+  DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins (https://data.lab.example) when served behind a proxy
+  DJANGO_HTTPS          "1" when a TLS reverse proxy serves the site: secure cookies, HTTPS redirect, HSTS,
+                        and the proxy's X-Forwarded-Proto / X-Forwarded-For are trusted
+  DJANGO_HSTS_SECONDS   HSTS max-age when DJANGO_HTTPS is on (default one year; 0 turns HSTS off)
+  LOGIN_FAILURE_LIMIT   wrong passwords in a row (per user name and address) before a lock-out (default 10)
+  LOGIN_COOLOFF_MINUTES how long a lock-out lasts (default 60); an admin can lift it earlier
 """
 from __future__ import annotations
 
@@ -54,7 +64,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +75,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "catalog",
     "jobs",
     "reports",
@@ -81,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the lock-out page
 ]
 
 ROOT_URLCONF = "dataset_site.urls"
@@ -142,6 +154,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Log-in throttling (django-axes) on the log-in page and the admin's: after LOGIN_FAILURE_LIMIT wrong
+# passwords for one user name from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES.
+# Keyed on the pair so that a stranger cannot lock a colleague out from elsewhere.  Admins lift a
+# lock-out in the admin ("Access attempts": delete) or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 60) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "dataset_site.client_ip.client_ip"
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -171,6 +199,18 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Behind a TLS reverse proxy (README, "Serving a lab"): the proxy says the request came over HTTPS
+# and who sent it; cookies travel only over HTTPS and browsers are told to stay on HTTPS (HSTS).
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+
 # django-q2 with its ORM broker: no Redis to install.  A task whose worker
 # dies is re-delivered after `retry` seconds, which must exceed `timeout`.
 Q_TIMEOUT = env_int("Q_TIMEOUT", 7200)
@@ -191,6 +231,10 @@ Q_CLUSTER = {
 }
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)  # per file; bigger uploads get 413
 UPLOAD_CHUNK_BYTES = 8 * 1024**2  # what the browser client sends per PATCH
+UPLOAD_MAX_OPEN = env_int("UPLOAD_MAX_OPEN", 20)
+UPLOAD_MAX_OPEN_BYTES = env_int("UPLOAD_MAX_OPEN_BYTES", 100 * 1024**3)
+UPLOAD_EXPIRE_HOURS = env_int("UPLOAD_EXPIRE_HOURS", 24)
+UPLOAD_FREE_MARGIN = env_int("UPLOAD_FREE_MARGIN", 2 * 1024**3)
 
 # A running job writes a heartbeat at least this often; the watchdog re-queues a job whose
 # heartbeat is older than JOB_STALE_SECONDS (its worker died) and fails it after JOB_MAX_ATTEMPTS.

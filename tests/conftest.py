@@ -109,3 +109,10 @@ def make_lab(talk3_dataset) -> dict:
     import_folder(talks, talk3_dataset.root)
     other = Dataset.objects.create(team=team_b, name="secret")
     return {"users": users, "talks": talks, "other": other, "team_a": team_a}
+
+
+def sign_in(client, username: str, password: str) -> bool:
+    """Client.login through the log-in throttling backend, which needs the request a real log-in has."""
+    from django.test import RequestFactory
+
+    return client.login(request=RequestFactory().post("/accounts/login/"), username=username, password=password)

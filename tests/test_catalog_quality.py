@@ -14,10 +14,11 @@ from catalog.importer import import_folder
 from catalog.models import Clip, Dataset
 from pipeline.scoring import DEFAULT_WEIGHTS, PRESETS, score
 from tests.conftest import CATALOG_PASSWORD
+from tests.conftest import sign_in
 
 
 def login(client, name: str):
-    assert client.login(username=name, password=CATALOG_PASSWORD)
+    assert sign_in(client, name, CATALOG_PASSWORD)
     return client
 
 

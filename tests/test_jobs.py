@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import Dataset, Membership, Role, Team, Video
 from jobs import service
 from jobs.tasks import claim, requeue_stalled
-from tests.conftest import REPO
+from tests.conftest import REPO, sign_in
 
 PARAMS = {"max_gap": 1.5, "min_clip": 2}
 PASSWORD = "a-long-test-password"
@@ -88,7 +88,7 @@ def test_worker_processes_a_video(team_video, client):
     service.enqueue(team_video)
     worker = start_worker()
     try:
-        client.login(username="ana", password=PASSWORD)
+        sign_in(client, "ana", PASSWORD)
         seen = set()
 
         def finished():
@@ -135,7 +135,7 @@ def test_killed_worker_is_retried_without_duplicates(team_video):
 def test_cancel_and_retry(team_video, client):
     from django_q.models import OrmQ
 
-    client.login(username="ana", password=PASSWORD)
+    sign_in(client, "ana", PASSWORD)
     page = client.get(reverse("video_detail", args=[team_video.pk])).content.decode()
     # a queued job offers cancel, not retry
     assert not re.search(r'id="cancel-form"\s+hidden', page)
@@ -153,9 +153,9 @@ def test_viewer_cannot_cancel_and_outsider_gets_404(team_video, client):
     viewer = get_user_model().objects.create_user("vic", password=PASSWORD)
     Membership.objects.create(team=team_video.dataset.team, user=viewer, role=Role.VIEWER)
     get_user_model().objects.create_user("bob", password=PASSWORD)
-    client.login(username="vic", password=PASSWORD)
+    sign_in(client, "vic", PASSWORD)
     assert client.post(reverse("video_cancel", args=[team_video.pk])).status_code == 403
-    client.login(username="bob", password=PASSWORD)
+    sign_in(client, "bob", PASSWORD)
     assert client.get(reverse("video_detail", args=[team_video.pk])).status_code == 404
     assert client.get(reverse("video_status", args=[team_video.pk])).status_code == 404
     assert client.post(reverse("video_cancel", args=[team_video.pk])).status_code == 404

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from catalog.models import Membership, Role, Team
+from tests.conftest import sign_in
 
 PASSWORD = "a-long-test-password"
 
@@ -20,7 +21,7 @@ def team(db):
 
 
 def as_user(client, name):
-    client.login(username=name, password=PASSWORD)
+    sign_in(client, name, PASSWORD)
     return client
 
 

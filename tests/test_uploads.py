@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from catalog.models import Dataset, Membership, Role, Team, Upload, Video
 from tests.media_factory import truncate, write_av
+from tests.conftest import sign_in
 
 PASSWORD = "a-long-test-password"
 
@@ -29,7 +30,7 @@ def lab(db):
 
 def client_for(name: str) -> Client:
     client = Client()
-    assert client.login(username=name, password=PASSWORD)
+    assert sign_in(client, name, PASSWORD)
     return client
 
 
@@ -113,7 +114,7 @@ def test_viewers_cannot_upload_and_outsiders_get_404(lab):
 
 def test_upload_needs_csrf(lab):
     strict = Client(enforce_csrf_checks=True)
-    strict.login(username="ana", password=PASSWORD)
+    sign_in(strict, "ana", PASSWORD)
     assert create(strict, lab["dataset"], 10).status_code == 403
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from tests.conftest import REPO
+from tests.conftest import REPO, sign_in
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_initial_admin_is_created_once(db, capsys, settings, tmp_path):
 
 def test_admin_site_works_for_staff(client, db):
     get_user_model().objects.create_superuser("boss", password="a-long-test-password")
-    client.login(username="boss", password="a-long-test-password")
+    sign_in(client, "boss", "a-long-test-password")
     assert client.get("/admin/").status_code == 200
 
 
@@ -78,7 +78,7 @@ def test_status_page_sees_a_real_worker(client, user, settings):
     """Start `manage.py qcluster` on the same data folder and watch its heartbeat reach the page."""
     env = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), "Q_WORKERS": "1"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True, timeout=120)
-    client.login(username="researcher", password="a-long-test-password")
+    sign_in(client, "researcher", "a-long-test-password")
     assert b'id="worker-status">stopped' in client.get(reverse("home")).content
     worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -1,0 +1,174 @@
+"""Serving a lab: the production server (gunicorn + whitenoise), the deployment checklist, log-in throttling."""
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tests.conftest import REPO
+
+PASSWORD = "a-long-test-password"
+PRODUCTION_ENV = {  # the settings README "Serving a lab" documents
+    "DJANGO_HTTPS": "1",
+    "DJANGO_ALLOWED_HOSTS": "data.lab.example",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://data.lab.example",
+}
+
+
+def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), **(env or {})}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=full_env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_deploy_checklist_passes_with_the_documented_production_settings():
+    production = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert production.returncode == 0, production.stdout + production.stderr
+    # the same check does see what is missing on a plain-HTTP run
+    plain = manage("check", "--deploy", "--fail-level", "WARNING", env={"DJANGO_HTTPS": "0"})
+    assert plain.returncode != 0
+    for warning in ("W004", "W008", "W012", "W016"):
+        assert warning in plain.stdout + plain.stderr
+
+
+# --- log-in throttling ------------------------------------------------------
+
+@pytest.fixture
+def researcher(db):
+    return get_user_model().objects.create_user("researcher", password=PASSWORD)
+
+
+def post_login(client, password: str, url: str | None = None):
+    return client.post(url or reverse("login"), {"username": "researcher", "password": password})
+
+
+def test_wrong_passwords_lock_the_account_out_until_an_admin_unlocks_it(client, researcher, admin_client):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert post_login(client, "wrong").status_code == 200  # the form again, with its error
+    assert post_login(client, "wrong").status_code == 429  # the limit: locked out
+    locked = post_login(client, PASSWORD)  # the right password no longer opens the door
+    assert locked.status_code == 429 and b"Too many wrong passwords" in locked.content
+    assert client.get(reverse("home")).status_code == 302  # not logged in
+
+    # an admin sees the lock-out in the admin and lifts it
+    from axes.models import AccessAttempt
+
+    attempts = admin_client.get("/admin/axes/accessattempt/")
+    assert attempts.status_code == 200 and b"researcher" in attempts.content
+    attempt = AccessAttempt.objects.get(username="researcher")
+    admin_client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert post_login(client, PASSWORD).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_the_admin_log_in_page_is_throttled_too(client, researcher):
+    researcher.is_staff = True
+    researcher.save()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        post_login(client, "wrong", url="/admin/login/")
+    assert post_login(client, PASSWORD, url="/admin/login/").status_code == 429
+
+
+def test_a_lock_out_is_per_user_name_and_address(client, researcher):
+    """A stranger's wrong guesses from elsewhere do not lock a colleague out of their own machine."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "researcher", "password": "wrong"}, REMOTE_ADDR="10.9.9.9")
+    assert post_login(client, PASSWORD).status_code == 302  # from 127.0.0.1
+
+
+# --- the production server --------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with the project's configuration, as scripts/run starts it."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        full_env = {**os.environ, "DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(self.port),
+                    "WEB_WORKERS": "1", "WEB_THREADS": "4", **env}
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=full_env, check=True,
+                       timeout=120)
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=full_env,
+                       check=True, timeout=120)
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.process = subprocess.Popen([str(gunicorn), "-c", "dataset_site/gunicorn_conf.py", "dataset_site.wsgi"],
+                                        cwd=REPO, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.get("/accounts/login/")
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start")
+                time.sleep(0.3)
+
+    def get(self, path: str, **headers: str) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        connection.request("GET", path, headers={"Host": "localhost", **headers})
+        response = connection.getresponse()
+        response.body = response.read()
+        connection.close()
+        return response
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = Server(tmp_path)
+    yield running
+    running.stop()
+
+
+def test_the_server_serves_pages_and_compressed_static_files(server):
+    assert server.get("/accounts/login/").status == 200
+    css = server.get("/static/css/site.css", **{"Accept-Encoding": "gzip"})
+    assert css.status == 200 and css.getheader("Content-Encoding") == "gzip"
+    assert server.get("/").status == 302  # the log-in wall holds
+
+
+def test_half_open_connections_do_not_starve_the_server(server):
+    """200 connections that never finish their request (slowloris) hold no thread: pages still come back."""
+    idle = []
+    try:
+        for index in range(200):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            if index % 2:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")  # headers never finished
+            idle.append(sock)
+        for _ in range(5):
+            assert server.get("/accounts/login/").status == 200
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_behind_a_tls_proxy_plain_http_is_redirected_and_https_gets_hsts(tmp_path):
+    server = Server(tmp_path, DJANGO_HTTPS="1", DJANGO_ALLOWED_HOSTS="localhost")
+    try:
+        plain = server.get("/accounts/login/")
+        assert plain.status == 301 and plain.getheader("Location").startswith("https://localhost/")
+        https = server.get("/accounts/login/", **{"X-Forwarded-Proto": "https"})
+        assert https.status == 200
+        assert "max-age=31536000" in https.getheader("Strict-Transport-Security")
+        assert "Secure" in https.getheader("Set-Cookie")  # the CSRF cookie travels only over HTTPS
+        assert server.get("/accounts/login/", Host="evil.example", **{"X-Forwarded-Proto": "https"}).status == 400
+    finally:
+        server.stop()
