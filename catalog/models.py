@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -73,6 +74,10 @@ class Video(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     attempts = models.PositiveIntegerField(default=0)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    # The attempt that owns this job: set when a worker claims it, checked by every progress write,
+    # cleared when that attempt has stopped.  A cancelled run therefore stops writing, and a retry
+    # waits until it has let go instead of running beside it.
+    run_token = models.CharField(max_length=32, blank=True)
     updated = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=40, blank=True)
@@ -188,6 +193,7 @@ class Upload(models.Model):
     video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    touched = models.DateTimeField(default=timezone.now)  # last bytes received: unfinished uploads expire from here
 
     @property
     def path(self) -> Path:

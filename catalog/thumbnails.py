@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -27,13 +28,13 @@ def make_thumbnail(clip: Clip) -> Path | None:
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     middle = clip.frames // 2
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # unique per request, thread and process
     try:
         with av.open(str(video)) as container:
             for index, frame in enumerate(container.decode(video=0)):
                 if index >= middle:
                     break
         height = max(2, round(frame.height * THUMB_WIDTH / frame.width / 2) * 2)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
         with av.open(str(temp), "w", format="image2") as out:
             stream = out.add_stream("mjpeg", rate=1)
             stream.width, stream.height, stream.pix_fmt = THUMB_WIDTH, height, "yuvj420p"
@@ -46,4 +47,6 @@ def make_thumbnail(clip: Clip) -> Path | None:
         os.replace(temp, target)
     except (av.error.FFmpegError, UnboundLocalError):
         return None
+    finally:
+        temp.unlink(missing_ok=True)
     return target

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import fcntl
 import math
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from . import access
@@ -82,10 +87,63 @@ def parse_params(values: dict[str, str]) -> dict:
     return params
 
 
+MAX_NAME_BYTES = 120  # file systems allow 255 bytes per name; the clips' names add a suffix to the stem
+
+
 def safe_name(name: str) -> str:
+    """A file name that is safe on disk: no folders, no odd characters, at most MAX_NAME_BYTES in UTF-8."""
     base = os.path.basename(name.replace("\\", "/")).strip() or "video"
-    cleaned = "".join(c if c.isalnum() or c in "._- " else "_" for c in base)[:200]
-    return cleaned.lstrip(".") or "video"
+    cleaned = "".join(c if c.isalnum() or c in "._- " else "_" for c in base).lstrip(".") or "video"
+    if len(cleaned.encode()) <= MAX_NAME_BYTES:
+        return cleaned
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot or len(suffix.encode()) > 10:
+        stem, suffix = cleaned, ""
+    room = MAX_NAME_BYTES - len(suffix.encode()) - (1 if suffix else 0)
+    short = stem.encode()[:room].decode("utf-8", "ignore").rstrip() or "video"
+    return f"{short}.{suffix}" if suffix else short
+
+
+def uploads_dir() -> Path:
+    return Path(settings.DATA_DIR) / "uploads"
+
+
+def quota_problem(user, length: int) -> tuple[int, str] | None:
+    """Why a new upload of `length` bytes cannot start now: a per-user cap, or the disk's free space."""
+    open_uploads = Upload.objects.filter(user=user, video__isnull=True, error="")
+    if open_uploads.count() >= settings.UPLOAD_MAX_OPEN:
+        return 429, (f"you have {settings.UPLOAD_MAX_OPEN} unfinished uploads; finish or cancel one first "
+                     f"(unfinished uploads are deleted after {settings.UPLOAD_EXPIRE_HOURS} h)")
+    announced = open_uploads.aggregate(total=Sum("length"))["total"] or 0
+    if announced + length > settings.UPLOAD_MAX_OPEN_BYTES:
+        return 429, (f"your unfinished uploads would total {(announced + length) / 1e9:.1f} GB; the limit is "
+                     f"{settings.UPLOAD_MAX_OPEN_BYTES / 1e9:.1f} GB: finish or cancel some first")
+    folder = uploads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if length + settings.UPLOAD_FREE_MARGIN > free:
+        return 507, (f"not enough free disk space on the server for a {length / 1e9:.1f} GB file "
+                     f"({free / 1e9:.1f} GB free, {settings.UPLOAD_FREE_MARGIN / 1e9:.1f} GB kept in reserve); "
+                     "ask the lab's admin to free space")
+    return None
+
+
+def disk_error(exc: OSError) -> JsonResponse:
+    """An OSError while storing an upload, as a tus JSON error (507 when the disk is full)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return error(507, "the server's disk is full; what arrived so far is kept: resume once space is freed")
+    return error(500, f"the server could not store the upload ({os.strerror(exc.errno or 0) or type(exc).__name__}); "
+                      "resume later")
+
+
+def expire_uploads() -> int:
+    """Scheduled (hourly): delete unfinished uploads untouched for UPLOAD_EXPIRE_HOURS, and their bytes."""
+    cutoff = timezone.now() - timedelta(hours=settings.UPLOAD_EXPIRE_HOURS)
+    stale = list(Upload.objects.filter(video__isnull=True, touched__lt=cutoff))
+    for upload in stale:
+        upload.path.unlink(missing_ok=True)
+        upload.delete()
+    return len(stale)
 
 
 @require_http_methods(["POST", "OPTIONS"])
@@ -108,10 +166,16 @@ def create_upload(request: HttpRequest, pk: int) -> HttpResponse:
         params = parse_params(meta)
     except ValueError as exc:
         return error(400, str(exc))
+    problem = quota_problem(request.user, length)
+    if problem:
+        return error(*problem)
     upload = Upload.objects.create(dataset=dataset, user=request.user, filename=safe_name(meta.get("filename", "")),
                                    length=length, params=params)
-    upload.path.parent.mkdir(parents=True, exist_ok=True)
-    upload.path.touch()
+    try:
+        upload.path.touch()
+    except OSError as exc:
+        upload.delete()
+        return disk_error(exc)
     return tus_response(201, Location=reverse("upload_resource", args=[upload.id]))
 
 
@@ -130,36 +194,59 @@ def upload_resource(request: HttpRequest, upload_id) -> HttpResponse:
         upload.path.unlink(missing_ok=True)
         upload.delete()
         return tus_response(204)
-    if upload.video_id or upload.error:
-        return error(409, upload.error or "this upload is already complete")
     if request.content_type != "application/offset+octet-stream":
         return error(415, "PATCH needs Content-Type: application/offset+octet-stream")
     try:
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         return error(400, "Upload-Offset header is required")
-    if offset != upload.offset:
-        return tus_response(409, Upload_Offset=upload.offset)
+    try:
+        with open(upload.path, "r+b") as fh:
+            try:  # one writer per upload: a second PATCH at the same time is told so, never interleaved
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return error(423, "another request is writing this upload; resume when it has finished")
+            upload.refresh_from_db()  # the offset and state as the previous writer left them
+            if upload.video_id or upload.error:
+                return error(409, upload.error or "this upload is already complete")
+            if offset != upload.offset:
+                return tus_response(409, Upload_Offset=upload.offset)
+            failure = receive(request, upload, fh, offset)
+            if failure:
+                return failure
+            if upload.offset < upload.length:
+                return tus_response(204, Upload_Offset=upload.offset)
+            return finish(upload)
+    except FileNotFoundError:
+        return error(410, "this upload expired or was cancelled; start it again")
+    except OSError as exc:
+        return disk_error(exc)
+
+
+def receive(request: HttpRequest, upload: Upload, fh, offset: int) -> JsonResponse | None:
+    """Append the request body at `offset`; what arrived is kept (and recorded) even if the client drops."""
     written = 0
-    with open(upload.path, "r+b") as fh:
-        fh.seek(offset)
-        try:
-            while True:
-                block = request.read(1 << 20)
-                if not block:
-                    break
-                if offset + written + len(block) > upload.length:
-                    return error(400, "more bytes than Upload-Length announced")
-                fh.write(block)
-                written += len(block)
-        finally:  # a dropped connection keeps what arrived: the client resumes from here
-            fh.flush()
-            os.fsync(fh.fileno())
-            fh.truncate(offset + written)
-            Upload.objects.filter(pk=upload.pk).update(offset=offset + written)
-    upload.offset = offset + written
-    if upload.offset < upload.length:
-        return tus_response(204, Upload_Offset=upload.offset)
+    fh.seek(offset)
+    try:
+        while True:
+            block = request.read(1 << 20)
+            if not block:
+                break
+            if offset + written + len(block) > upload.length:
+                return error(400, "more bytes than Upload-Length announced")
+            fh.write(block)
+            written += len(block)
+    finally:  # a dropped connection keeps what arrived: the client resumes from here
+        fh.flush()
+        os.fsync(fh.fileno())
+        fh.truncate(offset + written)
+        Upload.objects.filter(pk=upload.pk).update(offset=offset + written, touched=timezone.now())
+        upload.offset = offset + written
+    return None
+
+
+def finish(upload: Upload) -> HttpResponse:
+    """All bytes are in: check the file by content, then make it a video and a job."""
     problem = check_upload(upload.path, upload.filename)
     if problem:
         upload.path.unlink(missing_ok=True)

@@ -18,8 +18,8 @@ class VideoProgress:
 
     STAGES = {"clips": "extracting clips"}
 
-    def __init__(self, video_id: int) -> None:
-        self.video_id = video_id
+    def __init__(self, video_id: int, token: str) -> None:
+        self.video_id, self.token = video_id, token
         self.last_write = 0.0
 
     def beat(self, force: bool = False, **fields) -> None:
@@ -27,9 +27,9 @@ class VideoProgress:
         if not force and not fields and now - self.last_write < settings.JOB_HEARTBEAT_SECONDS:
             return
         self.last_write = now
-        updated = Video.objects.filter(pk=self.video_id, status=Video.Status.RUNNING).update(
+        updated = Video.objects.filter(pk=self.video_id, status=Video.Status.RUNNING, run_token=self.token).update(
             heartbeat=timezone.now(), **fields)
-        if not updated:  # cancelled (or taken over) meanwhile
+        if not updated:  # cancelled, retried or taken over meanwhile: this attempt no longer owns the job
             raise JobCancelled()
 
     def __call__(self, stage: str, total: float | None, unit: str) -> "_Bar":
@@ -45,10 +45,10 @@ class _Bar:
         self.owner, self.counts_clips, self.done = owner, counts_clips, 0
 
     def update(self, n: float = 1) -> None:
-        if self.counts_clips:
+        if self.counts_clips and n:
             self.done += int(n)
             self.owner.beat(force=True, clips_done=self.done)
-        else:
+        else:  # n == 0: "still working" (a heartbeat, throttled), which also notices a cancel
             self.owner.beat()
 
     def close(self) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,22 +28,53 @@ from .progress import JobCancelled, VideoProgress
 log = logging.getLogger(__name__)
 
 
-def claim(video_id: int) -> bool:
-    """Move the video to RUNNING if it is queued, or running with a stale heartbeat (its worker died)."""
+def claim(video_id: int) -> str | None:
+    """Take the job for one attempt: its token, or None when it is not ours to run.
+
+    A queued job is free once no earlier attempt holds it (a cancelled run still finishing its
+    clips does, until it stops); a running job is free when its heartbeat is stale (its worker died).
+    """
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    return bool(Video.objects.filter(pk=video_id).filter(
-        Q(status=Video.Status.QUEUED)
-        | Q(status=Video.Status.RUNNING, heartbeat__lt=stale)
-        | Q(status=Video.Status.RUNNING, heartbeat__isnull=True)
+    token = secrets.token_hex(16)
+    dead = Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True)
+    taken = Video.objects.filter(pk=video_id).filter(
+        Q(status=Video.Status.QUEUED, run_token="") | Q(status=Video.Status.QUEUED) & dead
+        | Q(status=Video.Status.RUNNING) & dead
     ).update(status=Video.Status.RUNNING, stage="segmenting", heartbeat=timezone.now(), error="",
-             attempts=F("attempts") + 1))
+             attempts=F("attempts") + 1, run_token=token)
+    return token if taken else None
+
+
+def claim_when_free(video_id: int) -> str | None:
+    """Claim, waiting while an earlier attempt of a re-queued job is still stopping (at most until it is stale)."""
+    deadline = time.monotonic() + settings.JOB_STALE_SECONDS + 5
+    while True:
+        token = claim(video_id)
+        if token or time.monotonic() > deadline:
+            return token
+        if not Video.objects.filter(pk=video_id, status=Video.Status.QUEUED).exclude(run_token="").exists():
+            return None  # not waiting for anyone: finished, cancelled or taken by another worker
+        time.sleep(1)
+
+
+def release(video_id: int, token: str) -> None:
+    Video.objects.filter(pk=video_id, run_token=token).update(run_token="")
 
 
 def process_video(video_id: int) -> str:
-    if not claim(video_id):
+    token = claim_when_free(video_id)
+    if not token:
         return "not claimed (already running elsewhere, finished or cancelled)"
+    try:
+        return run_claimed(video_id, token)
+    finally:
+        release(video_id, token)
+
+
+def run_claimed(video_id: int, token: str) -> str:
     video = Video.objects.get(pk=video_id)
-    progress = VideoProgress(video_id)
+    mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
+    progress = VideoProgress(video_id, token)
     try:
         from pipeline.dataset import build_dataset
 
@@ -52,18 +85,17 @@ def process_video(video_id: int) -> str:
         import_folder(video.dataset, video.output_dir)
         failed = len(result.failed)
         note = f"{failed} clip(s) failed: see the report" if failed else ""
-        Video.objects.filter(pk=video_id, status=Video.Status.RUNNING).update(
+        mine.filter(status=Video.Status.RUNNING).update(
             status=Video.Status.DONE, stage="done", error=note, heartbeat=timezone.now())
         return f"{len(result.clips)} clips"
     except JobCancelled:
         return "cancelled"
     except PipelineError as exc:
-        Video.objects.filter(pk=video_id).exclude(status=Video.Status.CANCELLED).update(
-            status=Video.Status.FAILED, error=str(exc))
+        mine.filter(status=Video.Status.RUNNING).update(status=Video.Status.FAILED, error=str(exc))
         return f"failed: {exc}"
     except Exception as exc:  # noqa: BLE001 - record it for the user, then let django-q2 log it too
         log.exception("video %s failed", video_id)
-        Video.objects.filter(pk=video_id).exclude(status=Video.Status.CANCELLED).update(
+        mine.filter(status=Video.Status.RUNNING).update(
             status=Video.Status.FAILED, error=f"internal error ({type(exc).__name__}: {exc}); retry, or report it")
         raise
 

@@ -25,6 +25,7 @@ from .clip_job import AUDIO_CONTEXT_S, ClipFailed, ClipJob, process_clip
 from .cut import EncodeSettings
 from .errors import InputError, OutputError
 from .features import FeatureParams
+from .orphan_guard import exit_with_parent
 from .probe import probe
 from .progress import ProgressFactory, silent
 from .qc import QcParams
@@ -36,6 +37,7 @@ from .smoothing import make_smoother
 # rebuilds clips written by an older version instead of mixing the two in one dataset.
 DATA_VERSION = 2
 AUDIO_SHORTER_TOLERANCE_S = 0.5
+HEARTBEAT_S = 5.0  # while clips run, the progress callback hears from us at least this often
 
 
 @dataclass
@@ -164,8 +166,7 @@ def run_clip_jobs(pending: list[tuple[int, Span]], job_for, workers: int | None,
         return results, failed
     workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
     bar = progress("clips", len(pending), "clip")
-    context = multiprocessing.get_context("spawn")  # MediaPipe and threads do not survive fork
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = clip_pool(workers)
     queue = list(reversed(pending))
     running: dict[cf.Future, tuple[int, Span]] = {}
     try:
@@ -173,7 +174,9 @@ def run_clip_jobs(pending: list[tuple[int, Span]], job_for, workers: int | None,
             while queue and len(running) < 2 * workers:
                 index, span = queue.pop()
                 running[pool.submit(process_clip, job_for(index, span))] = (index, span)
-            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            finished, _ = cf.wait(running, timeout=HEARTBEAT_S, return_when=cf.FIRST_COMPLETED)
+            if not finished:
+                bar.update(0)  # still alive; lets the caller stop us (a cancelled job) between clips
             for future in finished:
                 index, span = running.pop(future)
                 try:
@@ -189,6 +192,12 @@ def run_clip_jobs(pending: list[tuple[int, Span]], job_for, workers: int | None,
     pool.shutdown(wait=True)
     bar.close()
     return results, failed
+
+
+def clip_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """Clip processes: spawned (MediaPipe and threads do not survive fork), and gone when we are."""
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=exit_with_parent, initargs=(os.getpid(),))
 
 
 def failure(index: int, span: Span, reason: str) -> dict:

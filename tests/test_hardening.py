@@ -91,3 +91,69 @@ def test_an_absurd_range_header_is_ignored_not_a_500(client, lab):
     response = client.get(url, HTTP_RANGE="bytes=" + "9" * 5000 + "-")
     assert response.status_code == 200
     assert client.get(url, HTTP_RANGE="bytes=0-9").status_code == 206
+
+
+def test_clip_processes_exit_when_their_worker_is_killed():
+    """kill -9 of the process running a video job must not leave its clip processes (300 MB each) behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    script = ("import os, time\n"
+              "from pipeline.dataset import clip_pool\n"
+              "pool = clip_pool(2)\n"
+              "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+              "time.sleep(3)\n"
+              "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+              "time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    children = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(children) == 2
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    assert all(alive(pid) for pid in children)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = [pid for pid in children if alive(pid)]
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftover, "clip processes outlived their parent"
+
+
+def test_first_thumbnail_requests_in_parallel_all_succeed(lab):
+    """Threads of one server process asking for the same new thumbnail must not share a temporary file."""
+    import threading
+
+    from catalog.models import Clip
+    from catalog.thumbnails import make_thumbnail, thumbnail_path
+
+    clip = Clip.objects.order_by("pk").first()
+    thumbnail_path(clip).unlink(missing_ok=True)
+    results, barrier = [], threading.Barrier(16)
+
+    def ask(own: Clip) -> None:  # each request has its own row object, as in the view
+        barrier.wait()
+        results.append(make_thumbnail(own))
+
+    threads = [threading.Thread(target=ask, args=(Clip.objects.select_related("video").get(pk=clip.pk),))
+               for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 16 and all(result == thumbnail_path(clip) for result in results)
+    assert thumbnail_path(clip).read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    assert not list(thumbnail_path(clip).parent.glob(".*.partial"))

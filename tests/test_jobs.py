@@ -164,3 +164,33 @@ def test_viewer_cannot_cancel_and_outsider_gets_404(team_video, client):
     Video.objects.filter(pk=team_video.pk).update(status=Video.Status.QUEUED)
     team_video.refresh_from_db()
     assert team_video.status == Video.Status.QUEUED
+
+
+def test_a_cancelled_attempt_stops_writing_and_a_retry_waits_for_it(team_video):
+    """Cancel then retry while a job runs: the old attempt can no longer write, and the new one never runs beside it."""
+    import threading
+
+    from jobs.progress import JobCancelled, VideoProgress
+    from jobs.tasks import claim_when_free, release
+
+    first = claim(team_video.pk)
+    assert first
+    assert service.cancel(team_video) and service.retry(team_video)
+    assert claim(team_video.pk) is None, "the cancelled attempt has not stopped yet"
+    with pytest.raises(JobCancelled):
+        VideoProgress(team_video.pk, first).beat(force=True)
+
+    got = {}
+    waiter = threading.Thread(target=lambda: got.update(token=claim_when_free(team_video.pk)))
+    waiter.start()
+    time.sleep(1.5)
+    assert "token" not in got, "the retry must wait while the old attempt holds the job"
+    release(team_video.pk, first)  # the old attempt has stopped
+    waiter.join(timeout=10)
+    second = got["token"]
+    assert second and second != first
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.RUNNING and team_video.run_token == second
+    with pytest.raises(JobCancelled):  # running again, but not for the old attempt
+        VideoProgress(team_video.pk, first).beat(force=True)
+    VideoProgress(team_video.pk, second).beat(force=True)

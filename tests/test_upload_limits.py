@@ -1,0 +1,97 @@
+"""Uploads on a shared server: names, quotas, free space, expiry, one writer per upload, disk errors."""
+from __future__ import annotations
+
+import errno
+import fcntl
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Upload, Video
+from catalog.uploads import expire_uploads
+from tests.test_uploads import client_for, create, lab, patch  # noqa: F401  (lab is a fixture)
+
+
+def test_a_long_file_name_is_cut_in_bytes_and_the_upload_resumes(lab, media):
+    data = media("retalk_face1.mp4").read_bytes()
+    name = "é" * 200 + ".mp4"  # 404 bytes: more than a file system allows in one name
+    ana = client_for("ana")
+    url = create(ana, lab["dataset"], len(data), name)["Location"]
+    assert patch(ana, url, 0, data[:100_000]).status_code == 204
+    head = ana.head(url, HTTP_TUS_RESUMABLE="1.0.0")
+    assert head.status_code == 200 and head["Upload-Offset"] == "100000"
+    done = patch(ana, url, 100_000, data[100_000:])
+    assert done.status_code == 204, done.content
+    video = Video.objects.get()
+    assert video.original_name.endswith(".mp4") and len(video.original_name.encode()) <= 120
+    assert video.original_name.startswith("é")
+
+
+def test_open_uploads_are_capped_per_user(lab, settings):
+    settings.UPLOAD_MAX_OPEN = 2
+    ana = client_for("ana")
+    assert create(ana, lab["dataset"], 10).status_code == 201
+    assert create(ana, lab["dataset"], 10).status_code == 201
+    third = create(ana, lab["dataset"], 10)
+    assert third.status_code == 429 and "unfinished uploads" in third.json()["error"]
+    assert Upload.objects.count() == 2
+
+
+def test_announced_bytes_are_capped_per_user(lab, settings):
+    settings.UPLOAD_MAX_OPEN_BYTES = 1_000_000
+    ana = client_for("ana")
+    assert create(ana, lab["dataset"], 600_000).status_code == 201
+    second = create(ana, lab["dataset"], 600_000)
+    assert second.status_code == 429 and "limit" in second.json()["error"]
+
+
+def test_an_upload_the_disk_cannot_hold_is_refused_before_a_byte_is_sent(lab, settings):
+    settings.UPLOAD_FREE_MARGIN = 10**18  # more than any disk has free
+    response = create(client_for("ana"), lab["dataset"], 1000)
+    assert response.status_code == 507 and "free disk space" in response.json()["error"]
+    assert not Upload.objects.exists()
+
+
+def test_unfinished_uploads_expire_with_their_bytes(lab, settings):
+    ana = client_for("ana")
+    old_url = create(ana, lab["dataset"], 100)["Location"]
+    patch(ana, old_url, 0, b"x" * 40)
+    new_url = create(ana, lab["dataset"], 100)["Location"]
+    old = Upload.objects.get(id=old_url.rstrip("/").split("/")[-1])
+    Upload.objects.filter(pk=old.pk).update(touched=timezone.now() - timedelta(hours=settings.UPLOAD_EXPIRE_HOURS + 1))
+    assert old.path.exists()
+    assert expire_uploads() == 1
+    assert not old.path.exists() and not Upload.objects.filter(pk=old.pk).exists()
+    assert ana.head(old_url).status_code == 404
+    assert ana.head(new_url).status_code == 200  # the fresh one stays
+
+
+def test_two_writers_never_interleave(lab):
+    ana = client_for("ana")
+    url = create(ana, lab["dataset"], 100)["Location"]
+    upload = Upload.objects.get()
+    with open(upload.path, "r+b") as other:  # another request (another process) is writing this upload
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        busy = patch(ana, url, 0, b"y" * 50)
+        assert busy.status_code == 423 and "another request" in busy.json()["error"]
+    assert patch(ana, url, 0, b"y" * 50).status_code == 204
+    assert upload.path.read_bytes() == b"y" * 50
+
+
+def test_a_full_disk_mid_upload_is_a_507_and_keeps_the_upload(lab, monkeypatch):
+    """A full disk cannot be made here safely, so the write is made to fail with ENOSPC."""
+    import catalog.uploads
+
+    ana = client_for("ana")
+    url = create(ana, lab["dataset"], 100)["Location"]
+    real_fsync = catalog.uploads.os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(catalog.uploads.os, "fsync", full)
+    response = patch(ana, url, 0, b"z" * 50)
+    assert response.status_code == 507 and "disk is full" in response.json()["error"]
+    monkeypatch.setattr(catalog.uploads.os, "fsync", real_fsync)
+    assert ana.head(url, HTTP_TUS_RESUMABLE="1.0.0").status_code == 200  # resumable once space is freed
