@@ -12,6 +12,7 @@ from django.shortcuts import render
 
 from . import access
 from .models import Clip, Role
+from .redact import server_paths_hidden
 
 DEFAULT_BLENDSHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "eyeBlinkLeft")
 DEFAULT_FEATURES = ("rms", "f0")
@@ -132,5 +133,6 @@ def clip_curves(request: HttpRequest, pk: int) -> JsonResponse:
         missing = Path(exc.filename).name if exc.filename else "one of its files"
         return JsonResponse({"error": f"the clip's data cannot be read: {missing} is missing"}, status=404)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return JsonResponse({"error": f"the clip's data files cannot be read ({type(exc).__name__}: {exc})"}, status=404)
+        problem = server_paths_hidden(f"{type(exc).__name__}: {exc}", request.user, clip.video.root)
+        return JsonResponse({"error": f"the clip's data files cannot be read ({problem})"}, status=404)
     return JsonResponse(payload)

@@ -75,12 +75,14 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter (and ?files=video,blendshapes,... to choose files): a streamed zip."""
     dataset = access.get_dataset(request.user, pk)
     form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
-    if form.is_bound and not form.is_valid():  # never "every clip" because one parameter was not understood
-        problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    asked = [r for value in request.GET.getlist("files") for r in value.split(",") if r]  # files=a,b or files=a&files=b
+    unknown = sorted(set(asked) - set(ROLES))
+    problems = "; ".join(filter(None, [form.problems(), unknown and f"files: unknown {', '.join(unknown)} "
+                                                                    f"(choose from {', '.join(ROLES)})"]))
+    if problems:  # never "every clip" or "every file" because one parameter was not understood
         return HttpResponse(f"The filter was not understood, nothing was downloaded ({problems}).\n", status=400,
                             content_type="text/plain; charset=utf-8")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
-    asked = [r for value in request.GET.getlist("files") for r in value.split(",")]  # files=a,b or files=a&files=b
     wanted = [r for r in ROLES if r in asked] or list(ROLES)
     top = safe_part(dataset.name)
 

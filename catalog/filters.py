@@ -143,6 +143,12 @@ class ClipFilter(forms.Form):
         order = f"-{field}" if sort.startswith("-") else field
         return self.restrict(clips).order_by(order, "id")
 
+    def problems(self) -> str:
+        """What was not understood, one clause per field ("" when the filter is valid or empty)."""
+        if not self.is_bound or self.is_valid():
+            return ""
+        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in self.errors.items())
+
     def active(self) -> dict:
         """The filter as it stands, for the manifest of a download and for display."""
         if not self.is_valid():

@@ -205,8 +205,13 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    class Scope(models.TextChoices):
+        READ = "read", "read"
+        UPLOAD = "upload", "read and upload"
+
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)  # shown so a user can tell tokens apart
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
 

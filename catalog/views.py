@@ -44,7 +44,8 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = access.get_dataset(request.user, pk)
     videos = list(dataset.videos.all())
     form = ClipFilter(request.GET or None, videos=videos)
-    clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
+    problems = form.problems()  # a filter that is not understood shows nothing, never every clip
+    clips = dataset.clips.none() if problems else form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
     page = Paginator(clips, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -59,8 +60,8 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "upload_form": UploadParamsForm(auto_id="upload_%s"), "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         "more_filters_active": any(f.value() not in (None, "") for f in form.secondary_fields()),
         "query_items": [(k, v) for k, values in query.lists() if k != "files" for v in values],
-        "download_roles": ROLE_LABELS.items(),
-    })
+        "download_roles": ROLE_LABELS.items(), "filter_problems": problems,
+    }, status=400 if problems else 200)
 
 
 def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:

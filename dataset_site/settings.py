@@ -46,7 +46,15 @@ def env_int(name: str, default: int) -> int:
 
 
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)  # the lab's recordings: private to the server's user
+
+
+def _private_file(path: Path) -> Path:
+    """Create `path` readable by the server's user only (SQLite gives its -wal/-shm files the same mode)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    return path
 
 
 def _secret_key() -> str:
@@ -134,7 +142,7 @@ def _database() -> dict:
     # two writers queue on `timeout` instead of failing with "database is locked".
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": Path(os.environ.get("SQLITE_PATH", DATA_DIR / "db.sqlite3")),
+        "NAME": _private_file(Path(os.environ.get("SQLITE_PATH", DATA_DIR / "db.sqlite3"))),
         # a file, not memory, so worker processes started by tests see the test database
         "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         "OPTIONS": {

@@ -9,6 +9,7 @@ from django.urls import reverse
 from catalog import access
 from catalog.filters import METRICS, ClipFilter
 from catalog.models import Dataset, Video
+from catalog.redact import server_paths_hidden
 from .data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
                           face_rate_timeline_figure, histogram_figure, load_columns, lowest_clips, lowest_ids,
                           score_vs_duration_figure)
@@ -64,7 +65,10 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     if video:
         query["video"] = str(video.pk)
     form = ClipFilter(query, videos=all_videos)
-    chosen = form.cleaned_data.get("video") if form.is_valid() else None
+    if form.problems():  # a report of every clip would pass for the filtered one
+        return render(request, "reports/bad_filter.html", {"dataset": dataset, "problems": form.problems()},
+                      status=400)
+    chosen = form.cleaned_data.get("video")
     videos = [v for v in all_videos if chosen is None or v.pk == chosen]
     clips = form.restrict(dataset.clips.all())
     columns = load_columns(clips)
@@ -82,7 +86,8 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         "lowest": _lowest_rows(clips, low_ids[:50], names, links),
         "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
         "dropped_segments": video.report.get("dropped_segments") or [] if video else [],
-        "failed_clips": video.report.get("failed_clips") or [] if video else [],
+        "failed_clips": [{**f, "reason": server_paths_hidden(str(f.get("reason", "")), request.user, video.root)}
+                         for f in video.report.get("failed_clips") or []] if video else [],
         "table_url": links.table(),
     })
 

@@ -79,11 +79,12 @@ def test_filter_by_score_changes_the_table(client, lab):
     assert got == sorted(got, reverse=True)
 
 
-def test_bad_filter_values_do_not_break_the_page(client, lab):
+def test_bad_filter_values_are_said_and_select_nothing(client, lab):
     login(client, "vic")
     response = client.get(reverse("dataset_detail", args=[lab["talks"].pk]), {"score_min": "lots", "sort": "drop table"})
-    assert response.status_code == 200
-    assert response.context["page"].paginator.count == 3
+    assert response.status_code == 400
+    assert response.context["page"].paginator.count == 0
+    assert "score_min" in response.context["filter_problems"]
 
 
 def test_pages_and_no_n_plus_one(client, lab, django_assert_max_num_queries):

@@ -51,7 +51,7 @@ def test_filter_and_sort_by_a_registry_metric(client, lab):
     assert names(synced) == sorted(c.name for c in clips if c.lip_sync_verdict == verdict)
     speaking = client.get(url, {"speaking": "no"})
     assert names(speaking) == sorted(c.name for c in clips if c.face_speaking is False)
-    assert client.get(url, {"sharpness_min": "abc"}).status_code == 200  # an invalid bound is shown, not a 500
+    assert client.get(url, {"sharpness_min": "abc"}).status_code == 400  # an invalid bound is said, not a 500
 
 
 def test_weights_rescore_the_dataset(client, lab):

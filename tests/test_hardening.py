@@ -62,8 +62,12 @@ def test_a_filter_that_is_not_understood_downloads_nothing(client, lab):
     response = client.get(url, {"score_min": "95", "tag": "x" * 61})
     assert response.status_code == 400 and "not understood" in response.content.decode()
     assert client.get(url, {"video": "9" * 30}).status_code == 400
+    unknown_files = client.get(url, {"files": "video,passwords"})
+    assert unknown_files.status_code == 400 and "passwords" in unknown_files.content.decode()
     table = client.get(reverse("dataset_detail", args=[lab["talks"].pk]), {"video": "9" * 30})
-    assert table.status_code == 200  # shown with the form's error, not a 500
+    html = table.content.decode()
+    assert table.status_code == 400 and 'id="filter-errors"' in html  # said, with the table empty (not a 500)
+    assert 'id="clip-count">0 clips' in html
 
 
 def test_tags_cannot_become_spreadsheet_formulas(client, lab):
@@ -157,3 +161,24 @@ def test_first_thumbnail_requests_in_parallel_all_succeed(lab):
     assert len(results) == 16 and all(result == thumbnail_path(clip) for result in results)
     assert thumbnail_path(clip).read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     assert not list(thumbnail_path(clip).parent.glob(".*.partial"))
+
+
+def test_server_paths_are_shown_to_staff_only(client, lab, settings):
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import Video
+    from jobs.views import video_status_data
+
+    video = Video.objects.first()
+    folder = f"{settings.DATA_DIR}/videos/{video.pk}"
+    Video.objects.filter(pk=video.pk).update(error=f"{folder}/talk3.mp4: the file is truncated (/srv/raw/x.mp4)")
+    video.refresh_from_db()
+    member = lab["users"]["vic"]
+    seen = video_status_data(video, member)["error"]
+    assert seen == f"DATA_DIR/videos/{video.pk}/talk3.mp4: the file is truncated (x.mp4)"
+    assert str(settings.DATA_DIR) not in seen and "/srv/raw" not in seen
+    staff = get_user_model().objects.create_user("it", password="a-long-test-password", is_staff=True)
+    assert video_status_data(video, staff)["error"] == video.error
+    login(client, "vic")
+    page = client.get(reverse("video_detail", args=[video.pk])).content.decode()
+    assert "the file is truncated" in page and str(settings.DATA_DIR) not in page

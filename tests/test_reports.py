@@ -116,13 +116,14 @@ def test_video_report_shows_dropped_segments_and_clip_timeline(client, lab, talk
     assert dropped["customdata"] == [reverse("video_report", args=[video.pk])]
 
 
-def test_a_bad_filter_is_said_not_ignored(client, lab):
+def test_a_bad_filter_is_a_400_not_a_report_of_every_clip(client, lab):
     login(client, "ana")
-    response = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"score_min": "lots", "threshold": "nan"})
+    response = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"score_min": "lots"})
     html = response.content.decode()
-    assert response.status_code == 200 and 'id="filter-errors"' in html and "score_min" in html
-    assert sum(figures(response)["score"]["counts"]) == 3  # all clips, as the message says
-    assert 'value="60"' in html  # an unusable threshold falls back to the default
+    assert response.status_code == 400 and 'id="filter-errors"' in html and "score_min" in html
+    assert "plotly" not in html.lower()  # no figures of the whole dataset
+    fine = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"threshold": "nan"})
+    assert fine.status_code == 200 and 'value="60"' in fine.content.decode()  # an unusable threshold: the default
 
 
 def test_empty_dataset_report(client, lab):

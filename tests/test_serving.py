@@ -172,3 +172,14 @@ def test_behind_a_tls_proxy_plain_http_is_redirected_and_https_gets_hsts(tmp_pat
         assert server.get("/accounts/login/", Host="evil.example", **{"X-Forwarded-Proto": "https"}).status == 400
     finally:
         server.stop()
+
+
+def test_data_dir_and_database_are_private_even_without_scripts_run(tmp_path):
+    data_dir = tmp_path / "fresh"
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    env.pop("SQLITE_PATH", None)
+    subprocess.run(["bash", "-c", f"umask 022 && {sys.executable} manage.py migrate -v0"], cwd=REPO, env=env,
+                   check=True, timeout=120)
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    for name in ("db.sqlite3", "secret_key"):
+        assert (data_dir / name).stat().st_mode & 0o077 == 0, name
