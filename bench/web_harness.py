@@ -47,17 +47,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mib(pid: int) -> float:
+def _status(pid: int, field: str) -> int:
     with open(f"/proc/{pid}/status") as fh:
-        return int(re.search(r"VmRSS:\s+(\d+)", fh.read()).group(1)) / 1024
+        return int(re.search(rf"{field}:\s+(\d+)", fh.read()).group(1))
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return [pid] + [p for child in children for p in tree(child)]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of the server: the gunicorn master and its workers together."""
+    return sum(_status(p, "VmRSS") for p in tree(pid)) / 1024
+
+
+def thread_count(pid: int) -> int:
+    return sum(_status(p, "Threads") for p in tree(pid))
 
 
 @contextlib.contextmanager
 def running_server(data_dir: Path) -> Iterator[tuple[str, int]]:
-    """``manage.py runserver`` (what the quick start runs) on a free port; yields (base URL, pid)."""
+    """gunicorn with the project's configuration (what scripts/run serves with) on a free port;
+    yields (base URL, master pid)."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=REPO,
-                              env={**os.environ, "DATA_DIR": str(data_dir)},
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "-c", "dataset_site/gunicorn_conf.py", "dataset_site.wsgi"], cwd=REPO,
+                              env={**os.environ, "DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from jobs.params import DEFAULTS, RANGES
+
 from . import access
 from .models import Role, Upload, Video
 from .upload_check import check_upload
@@ -76,13 +78,13 @@ def parse_params(values: dict[str, str]) -> dict:
             raise ValueError(f"{key} must be one of {sorted(PARAM_CHOICES[key])}")
         if kind is float and not math.isfinite(value):
             raise ValueError(f"{key} must be a finite number")
-        if kind is float and value < 0:
-            raise ValueError(f"{key} must not be negative")
+        if key in RANGES and not RANGES[key][0] <= value <= RANGES[key][1]:
+            low, high = RANGES[key]
+            raise ValueError(f"{key} must be between {low:g} and {high:g} s"
+                             + (" (shorter clips are too short to train on, and a long recording would become "
+                                "thousands of clips)" if key == "min_clip" and value < low else ""))
         params[key] = value
-    if params.get("min_clip", 20.0) < 1.0:
-        raise ValueError("min_clip must be at least 1 s (shorter clips are too short to train on, and a long "
-                         "recording would become thousands of clips)")
-    if params.get("min_clip", 20.0) >= params.get("max_clip", 180.0):
+    if params.get("min_clip", DEFAULTS["min_clip"]) >= params.get("max_clip", DEFAULTS["max_clip"]):
         raise ValueError("min_clip must be smaller than max_clip")
     return params
 

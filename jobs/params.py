@@ -7,6 +7,11 @@ from pipeline.segment import SegmentParams
 
 DEFAULTS = {"min_speech": 0.4, "max_gap": 0.6, "min_clip": 20.0, "max_clip": 180.0, "vad_mode": 2, "frame_ms": 30,
             "smooth": "none", "f0": "dio", "max_interp_gap": 0.25, "pad_short_audio": "no"}
+# Accepted ranges (seconds) of the numeric options, documented on the upload form and in the README.
+# min_clip >= 1 s keeps a one-hour recording under 3,600 clips; max_clip <= 600 s keeps one clip's
+# work (one task, one worker's memory) bounded.
+RANGES = {"min_speech": (0.0, 10.0), "max_gap": (0.0, 10.0), "min_clip": (1.0, 600.0), "max_clip": (2.0, 600.0),
+          "max_interp_gap": (0.0, 5.0)}
 
 
 def dataset_params(options: dict) -> DatasetParams:

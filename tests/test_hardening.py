@@ -80,7 +80,8 @@ def test_tags_cannot_become_spreadsheet_formulas(client, lab):
     assert tagged["tags"].startswith("'=")
 
 
-@pytest.mark.parametrize("values", [{"min_clip": "nan"}, {"max_gap": "inf"}, {"min_clip": "0"}, {"min_clip": "0.2"}])
+@pytest.mark.parametrize("values", [{"min_clip": "nan"}, {"max_gap": "inf"}, {"min_clip": "0"}, {"min_clip": "0.2"},
+                                    {"max_clip": "100000"}, {"max_gap": "-1"}, {"max_interp_gap": "60"}])
 def test_upload_settings_that_would_fail_later_are_refused_now(values):
     from catalog.uploads import parse_params
 
