@@ -25,11 +25,17 @@ CLIP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 
 
 def inside(folder: Path, relative: str) -> bool:
-    """Whether ``relative`` names a file inside ``folder`` (no absolute path, no way out through .. or a link)."""
+    """Whether ``relative`` names a file inside ``folder``: no absolute path, no way out through "..",
+    and no symbolic link on the way (a link can be re-pointed after the check; make_dataset writes none)."""
     if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
         return False
     try:
         (folder / relative).resolve().relative_to(folder.resolve())
+        step = folder
+        for part in Path(relative).parts:
+            step = step / part
+            if step.is_symlink():
+                return False
     except (ValueError, OSError):
         return False
     return True
@@ -54,7 +60,8 @@ def read_manifest(folder: Path) -> list[dict]:
             raise InputError(manifest, f"line {number} is not a clip record")
         for entry in line["files"].values():
             if not isinstance(entry, dict) or not inside(folder, entry.get("path")):
-                raise InputError(manifest, f"line {number}: a file path leads outside the dataset folder")
+                raise InputError(manifest, f"line {number}: a file path leads outside the dataset folder "
+                                           "or through a symbolic link")
             if not (folder / entry["path"]).is_file():
                 raise InputError(manifest, f"line {number}: {entry['path']} is missing from the folder")
         lines.append(line)

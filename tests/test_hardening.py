@@ -36,6 +36,21 @@ def test_a_manifest_cannot_point_outside_its_folder(lab, talk3_dataset, tmp_path
     assert dataset.clips.count() == 0
 
 
+def test_a_manifest_cannot_use_symbolic_links(lab, talk3_dataset, tmp_path):
+    """Even a link that points inside today is refused: it could be re-pointed after the import."""
+    def link_audio(line: dict) -> None:
+        line["files"]["audio"]["path"] = line["files"]["audio"]["path"] + ".link"
+
+    folder = crafted_copy(talk3_dataset, tmp_path, link_audio)
+    first = json.loads((folder / "manifest.jsonl").read_text().splitlines()[0])
+    target = folder / first["files"]["audio"]["path"]
+    target.symlink_to(target.with_suffix(""))  # an existing file of the same clip
+    dataset = Dataset.objects.create(team=lab["team_a"], name="linked")
+    with pytest.raises(InputError, match="line 1: a file path leads outside the dataset folder"):
+        import_folder(dataset, folder)
+    assert dataset.clips.count() == 0
+
+
 def test_a_clip_name_cannot_climb_out(lab, talk3_dataset, tmp_path):
     folder = crafted_copy(talk3_dataset, tmp_path, lambda line: line.update(clip="../../db"))
     dataset = Dataset.objects.create(team=lab["team_a"], name="crafted")

@@ -24,8 +24,14 @@ PRODUCTION_ENV = {  # the settings README "Serving a lab" documents
 }
 
 
+def clean_env(**extra: str) -> dict:
+    """The environment of a server started by hand (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this one)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, **extra}
+
+
 def manage(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), **(env or {})}
+    full_env = clean_env(DATA_DIR=str(settings.DATA_DIR), **(env or {}))
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=full_env, capture_output=True,
                           text=True, timeout=120)
 
@@ -98,8 +104,8 @@ class Server:
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.port = free_port()
-        full_env = {**os.environ, "DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(self.port),
-                    "WEB_WORKERS": "1", "WEB_THREADS": "4", **env}
+        full_env = clean_env(DATA_DIR=str(data_dir), HOST="127.0.0.1", PORT=str(self.port), WEB_WORKERS="1",
+                             WEB_THREADS="4", **env)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=full_env, check=True,
                        timeout=120)
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=full_env,
@@ -176,7 +182,7 @@ def test_behind_a_tls_proxy_plain_http_is_redirected_and_https_gets_hsts(tmp_pat
 
 def test_data_dir_and_database_are_private_even_without_scripts_run(tmp_path):
     data_dir = tmp_path / "fresh"
-    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    env = clean_env(DATA_DIR=str(data_dir))
     env.pop("SQLITE_PATH", None)
     subprocess.run(["bash", "-c", f"umask 022 && {sys.executable} manage.py migrate -v0"], cwd=REPO, env=env,
                    check=True, timeout=120)
