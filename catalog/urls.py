@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import clip_viewer, downloads, scoring_views, team_views, tokens, uploads, views
+from . import clip_viewer, downloads, scoring_views, team_views, tokens, training, uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/download/", downloads.download, name="dataset_download"),
+    path("datasets/<int:pk>/training.zip", training.training_download, name="training_download"),
     path("datasets/<int:pk>/scoring/", scoring_views.dataset_scoring, name="dataset_scoring"),
     path("clips/<int:pk>/", clip_viewer.clip_detail, name="clip_detail"),
     path("clips/<int:pk>/curves.json", clip_viewer.clip_curves, name="clip_curves"),

@@ -151,3 +151,21 @@ def write_extract_csv(path: str | Path, times: np.ndarray, values: np.ndarray, n
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def train_on_export(export, config: BaselineConfig | None = None) -> tuple[BaselineModel, dict]:
+    """Fit on the export's training videos, score on its test videos: (model, held-out metrics)."""
+    from .training_data import FrameWindows
+
+    config = config or BaselineConfig()
+    options = {"context": config.context, "features": config.features, "targets": config.targets}
+    x, y = FrameWindows(export, "train", **options).stacked()
+    x_test, y_test = FrameWindows(export, "test", **options).stacked()
+    videos = export.info.get("split", {}).get("videos", {})
+    model = fit(x, y, config, feature_params=export.info.get("feature_params"),
+                trained_on={"frames": int(x.shape[0]), "videos": videos.get("train", []),
+                            "held_out_videos": videos.get("test", []),
+                            "export_sha256": export.info.get("content_sha256")})
+    metrics = evaluate(model, x_test, y_test)
+    metrics["train_frames"] = int(x.shape[0])
+    return model, metrics

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from catalog import access
 from catalog.filters import METRICS, ClipFilter
-from catalog.models import Dataset, Video
+from catalog.models import Dataset, Role, Video
 from catalog.redact import server_paths_hidden
+from .baseline_views import COMPARED, baseline_rows
 from .data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
                           face_rate_timeline_figure, histogram_figure, load_columns, lowest_clips, lowest_ids,
                           score_vs_duration_figure)
@@ -89,6 +90,9 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         "failed_clips": [{**f, "reason": server_paths_hidden(str(f.get("reason", "")), request.user, video.root)}
                          for f in video.report.get("failed_clips") or []] if video else [],
         "table_url": links.table(),
+        "baselines": baseline_rows(dataset) if video is None else [],
+        "compared": COMPARED, "query": request.GET.urlencode(),
+        "can_train": video is None and access.role_in(request.user, dataset.team) in (Role.MEMBER, Role.ADMIN),
     })
 
 

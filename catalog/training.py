@@ -1,0 +1,77 @@
+"""The catalog side of the training export: clip rows -> ExportClips, splits over a dataset's videos, the download."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from pipeline.clip_files import ClipFiles
+from pipeline.training_export import ExportClip, assign_splits, export_entries
+
+from . import access
+from .downloads import safe_part
+from .filters import ClipFilter
+from .models import Clip, Dataset
+from .zipstream import stream_zip
+
+
+def video_key(video_id: int) -> str:
+    """The split group of a clip: its source recording (one video row)."""
+    return f"video_{video_id}"
+
+
+def dataset_splits(dataset: Dataset, seed: int) -> dict[str, str]:
+    """Split over every video of the dataset, so a video is in the same split whatever the selection."""
+    return assign_splits([video_key(pk) for pk in dataset.videos.values_list("pk", flat=True)], seed)
+
+
+def export_clip(clip: Clip) -> ExportClip:
+    return ExportClip(
+        clip_id=clip.pk, name=clip.name, source=clip.source_name, video=video_key(clip.video_id),
+        files=ClipFiles(clip.video.root, clip.name),
+        info={"source_start_s": clip.source_start_s, "source_end_s": clip.source_end_s, "duration_s": clip.duration_s,
+              "fps": clip.fps, "frames": clip.frames, "face_rate": clip.face_rate, "quality_score": clip.quality_score,
+              "lip_sync_verdict": clip.lip_sync_verdict, "lip_sync_offset_ms": clip.av_lag_ms,
+              "lip_sync_confidence": clip.av_correlation, "face_speaking": clip.face_speaking,
+              "rejected": clip.rejected, "quality": clip.quality or {}, "quality_reasons": clip.quality_reasons or [],
+              "tags": sorted(t.name for t in clip.tags.all())},
+        file_hashes={role: (entry or {}).get("sha256") for role, entry in (clip.files or {}).items()})
+
+
+def export_clips(clips: Iterable[Clip]) -> Iterator[ExportClip]:
+    for clip in clips:
+        yield export_clip(clip)
+
+
+def parse_seed(value: str | None) -> int:
+    if value in (None, ""):
+        return 0
+    seed = int(value)  # ValueError: the caller answers 400
+    if not 0 <= seed < 2**31:
+        raise ValueError("seed out of range")
+    return seed
+
+
+def training_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET with the clip table's filter: the filtered clips as a Parquet training export, streamed in a zip."""
+    dataset = access.get_dataset(request.user, pk)
+    form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
+    problems = form.problems()
+    try:
+        seed = parse_seed(request.GET.get("seed"))
+    except ValueError:
+        problems = "; ".join(filter(None, [problems, "seed: a whole number from 0 is needed"]))
+    if problems:
+        return HttpResponse(f"The filter was not understood, nothing was exported ({problems}).\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+    clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags")).iterator(chunk_size=500)
+    top = f"{safe_part(dataset.name)}-training"
+    describe = {"dataset": dataset.name, "team": dataset.team.name, "filter": form.active(),
+                "created": timezone.now().isoformat(), "by": request.user.get_username()}
+    entries = ((f"{top}/{name}", data) for name, data in
+               export_entries(export_clips(clips), dataset_splits(dataset, seed), seed=seed, describe=describe))
+    response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{top}-{timezone.now():%Y%m%d-%H%M%S}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response

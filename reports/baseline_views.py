@@ -1,0 +1,69 @@
+"""Start a baseline run on the report's selection, and download a trained model."""
+from __future__ import annotations
+
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Role
+
+from .models import BaselineRun
+
+COMPARED = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker")
+
+
+@require_POST
+def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
+    from django_q.tasks import async_task
+
+    dataset = access.get_dataset(request.user, pk)
+    access.require_role(request.user, dataset.team, Role.MEMBER)
+    query = QueryDict(request.POST.get("query", ""), mutable=True)
+    for key in ("threshold", "page", "video"):
+        query.pop(key, None)
+    form = ClipFilter(query or None, videos=list(dataset.videos.all()))
+    if form.problems():
+        return HttpResponse(f"The filter was not understood: {form.problems()}", status=400,
+                            content_type="text/plain; charset=utf-8")
+    active = form.active()
+    label = request.POST.get("label", "").strip()[:100] or (
+        "; ".join(f"{k}={v}" for k, v in active.items() if k != "sort") or "all clips")
+    run = BaselineRun.objects.create(dataset=dataset, label=label, query=query.urlencode(), created_by=request.user)
+    async_task("reports.baseline_job.train_baseline", run.pk, task_name=f"baseline-{run.pk}",
+               group=f"dataset-{dataset.pk}")
+    messages.info(request, f"Training the baseline on \u201c{label}\u201d; the table below fills in when it is done.")
+    return redirect(reverse("dataset_report", args=[dataset.pk]) + (f"?{query.urlencode()}" if query else "")
+                    + "#baselines")
+
+
+def baseline_model(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(BaselineRun.objects.select_related("dataset"), pk=pk,
+                            dataset__in=access.datasets_for(request.user))
+    if run.status != BaselineRun.Status.DONE or not run.model_path.is_file():
+        raise Http404("this run has no model")
+    return FileResponse(open(run.model_path, "rb"), as_attachment=True, filename=f"baseline-{run.pk}.npz",
+                        content_type="application/octet-stream")
+
+
+def baseline_rows(dataset) -> list[dict]:
+    """The dataset's runs, side by side: the lip-sync blendshapes' held-out correlation first."""
+    rows = []
+    for run in dataset.baseline_runs.all():
+        metrics = run.metrics or {}
+        highlight = metrics.get("highlight") or {}
+        smile = [highlight.get(n, {}).get("r") for n in ("mouthSmileLeft", "mouthSmileRight")]
+        smile = [v for v in smile if v is not None]
+        rows.append({"run": run, "r": [highlight.get(n, {}).get("r") for n in COMPARED],
+                     "smile": sum(smile) / len(smile) if smile else None,
+                     "mean_r": metrics.get("mean_r"), "mean_mae": metrics.get("mean_mae"),
+                     "train_clips": metrics.get("train_clips"), "train_frames": metrics.get("train_frames"),
+                     "test_frames": metrics.get("frames"), "test_videos": metrics.get("test_videos") or [],
+                     "table_url": reverse("dataset_detail", args=[dataset.pk]) + (f"?{run.query}" if run.query else "")})
+    return rows
+
+
