@@ -86,6 +86,9 @@ class Video(models.Model):
     error = models.TextField(blank=True)
     # From make_dataset's dataset_report.json: what is not a clip row (dropped segments, failed clips, totals).
     report = models.JSONField(default=dict, blank=True)
+    # Tags and rejections of the clips a reprocess replaced ({start_s, end_s, tags, rejected}), given to the
+    # new clips that cover the same span once they are imported.
+    carry_over = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

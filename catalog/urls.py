@@ -1,11 +1,15 @@
 from django.urls import path
 
-from . import clip_viewer, downloads, scoring_views, team_views, tokens, training, uploads, views
+from . import clip_viewer, dataset_views, downloads, scoring_views, team_views, tokens, training, uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
+    path("datasets/new/", dataset_views.dataset_create, name="dataset_create"),
+    path("datasets/<int:pk>/settings/", dataset_views.dataset_settings, name="dataset_settings"),
+    path("datasets/<int:pk>/delete/", dataset_views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/download/", downloads.download, name="dataset_download"),
+    path("datasets/<int:pk>/videos.json", views.dataset_video_status, name="dataset_video_status"),
     path("datasets/<int:pk>/training.zip", training.training_download, name="training_download"),
     path("datasets/<int:pk>/scoring/", scoring_views.dataset_scoring, name="dataset_scoring"),
     path("clips/<int:pk>/", clip_viewer.clip_detail, name="clip_detail"),

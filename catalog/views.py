@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -36,13 +36,18 @@ def home(request: HttpRequest) -> HttpResponse:
         dataset.hours = (dataset.seconds or 0) / 3600
         dataset.video_status = statuses.get(dataset.pk, {})
     return render(request, "catalog/home.html", {"datasets": datasets, "teams": access.teams_for(request.user).order_by("name"),
+                                                 "member_teams": access.teams_for(request.user, Role.MEMBER).order_by("name"),
                                                  "model": model_status(), "worker": worker_status()})
 
 
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The clip table: filter, sort and page through the dataset's clips; the filter lives in the URL."""
+    from jobs.why import shortfall
+
     dataset = access.get_dataset(request.user, pk)
     videos = list(dataset.videos.all())
+    for video in videos:
+        video.why = shortfall(video)
     form = ClipFilter(request.GET or None, videos=videos)
     problems = form.problems()  # a filter that is not understood shows nothing, never every clip
     clips = dataset.clips.none() if problems else form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
@@ -60,7 +65,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "upload_form": UploadParamsForm(auto_id="upload_%s"), "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         "more_filters_active": any(f.value() not in (None, "") for f in form.secondary_fields()),
         "query_items": [(k, v) for k, values in query.lists() if k != "files" for v in values],
-        "download_roles": ROLE_LABELS.items(), "filter_problems": problems,
+        "download_roles": ROLE_LABELS.items(), "filter_problems": problems, "is_admin": role == Role.ADMIN,
     }, status=400 if problems else 200)
 
 
@@ -115,3 +120,11 @@ def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
         raise Http404("the file is missing")
     inline = role in ("video", "metadata")
     return ranged_file_response(request, path, FILE_TYPES[role], as_attachment=not inline)
+
+
+def dataset_video_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the dataset page while one of its videos has a job queued or running."""
+    dataset = access.get_dataset(request.user, pk)
+    return JsonResponse({"videos": [{"id": v.pk, "status": v.status, "label": v.get_status_display(),
+                                     "clips_done": v.clips_done, "clips_total": v.clips_total}
+                                    for v in dataset.videos.all()]})

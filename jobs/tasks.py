@@ -22,6 +22,7 @@ from catalog.importer import import_folder
 from catalog.models import Video
 from pipeline.errors import PipelineError
 
+from .carry_over import apply_carry_over
 from .params import dataset_params
 from .progress import JobCancelled, VideoProgress
 
@@ -83,6 +84,7 @@ def run_claimed(video_id: int, token: str) -> str:
                                workers=workers, progress=progress)
         progress.beat(force=True, stage="importing")
         import_folder(video.dataset, video.output_dir)
+        apply_carry_over(video)
         failed = len(result.failed)
         note = f"{failed} clip(s) failed: see the report" if failed else ""
         mine.filter(status=Video.Status.RUNNING).update(

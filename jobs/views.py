@@ -5,13 +5,18 @@ from pathlib import Path
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat, pluralize
 from django.views.decorators.http import require_POST
 
 from catalog import access
 from catalog.models import Role
+from catalog.upload_form import UploadParamsForm
+from catalog.uploads import PARAM_TYPES, parse_params
 from catalog.redact import server_paths_hidden
 
 from . import service
+from .params import DEFAULTS
+from .why import shortfall
 
 
 def _video(request: HttpRequest, pk: int, min_role: str = Role.VIEWER):
@@ -26,7 +31,9 @@ def video_error(video, user) -> str:
 
 
 def video_status_data(video, user) -> dict:
-    return {"id": video.pk, "status": video.status, "stage": video.stage, "clips_done": video.clips_done,
+    why = shortfall(video)
+    return {"why": None if why is None else {"sentence": why.sentence, "suggested_min_clip": why.suggested_min_clip},
+            "id": video.pk, "status": video.status, "stage": video.stage, "clips_done": video.clips_done,
             "clips_total": video.clips_total, "error": video_error(video, user), "attempts": video.attempts,
             "heartbeat": video.heartbeat.isoformat() if video.heartbeat else None}
 
@@ -35,8 +42,11 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     video = _video(request, pk)
     role = access.role_in(request.user, video.dataset.team)
     lowest = video.clips.order_by("quality_score", "name").only("id", "name", "quality_score", "quality_reasons")[:10]
+    settings_form = UploadParamsForm(initial={**DEFAULTS, **(video.params or {})}, auto_id="reprocess_%s")
     return render(request, "jobs/video_detail.html", {"video": video, "status": video_status_data(video, request.user),
                                                       "error": video_error(video, request.user),
+                                                      "why": shortfall(video), "settings_form": settings_form,
+                                                      "can_reprocess": service.video_folder(video) is not None,
                                                       "can_edit": role in (Role.MEMBER, Role.ADMIN),
                                                       "lowest": [c for c in lowest if c.quality_reasons]})
 
@@ -60,3 +70,41 @@ def video_retry(request: HttpRequest, pk: int) -> HttpResponse:
     if not service.retry(video):
         messages.info(request, "Only a failed or cancelled job can be retried.")
     return redirect("video_detail", pk=video.pk)
+
+
+@require_POST
+def video_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cut the recording again with new settings (those posted; the others stay as they were)."""
+    video = _video(request, pk, Role.MEMBER)
+    posted = {key: request.POST[key] for key in PARAM_TYPES if request.POST.get(key, "") != ""}
+    try:
+        params = parse_params({**{k: str(v) for k, v in (video.params or {}).items()}, **posted})
+        service.reprocess(video, params)
+    except ValueError as exc:
+        messages.error(request, f"Not reprocessed: {exc}.")
+    except service.Refused as exc:
+        messages.error(request, f"Not reprocessed: {exc}.")
+    else:
+        changed = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in posted.items() if
+                            (video.params or {}).get(k) != params.get(k))
+        messages.success(request, f"Reprocessing with {changed or 'the same settings'}; tags and rejections carry "
+                                  "over to new clips that cover the same speech.")
+    return redirect("video_detail", pk=video.pk)
+
+
+def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what would go; POST: delete the video, its clips and its files."""
+    video = _video(request, pk, Role.MEMBER)
+    folder = service.video_folder(video)
+    if request.method == "POST":
+        try:
+            gone = service.delete_video(video)
+        except service.Refused as exc:
+            messages.error(request, f"Not deleted: {exc}.")
+            return redirect("video_detail", pk=video.pk)
+        kept = " (the imported folder on the server was left as it is)" if gone["files_kept"] else ""
+        messages.success(request, f"Deleted {video.original_name}: {gone['clips']} clip{pluralize(gone['clips'])}, "
+                                  f"{filesizeformat(gone['bytes'])} of files{kept}.")
+        return redirect("dataset_detail", pk=video.dataset_id)
+    return render(request, "jobs/video_delete.html", {"video": video, "clips": video.clips.count(),
+                                                      "bytes": service.folder_bytes(folder), "imported": folder is None})

@@ -23,6 +23,20 @@
           const form = document.getElementById(id);
           if (form) form.hidden = !show;
         }
+        const why = document.getElementById("why");
+        if (why) {  // why the job kept fewer clips than its speech allows, and the one-click fix
+          why.hidden = !s.why;
+          document.getElementById("why-sentence").textContent = s.why ? s.why.sentence : "";
+          const fix = document.getElementById("reprocess-suggested-form");
+          if (fix) {
+            fix.hidden = !(s.why && s.why.suggested_min_clip);
+            if (!fix.hidden) {
+              fix.querySelector("input[name=min_clip]").value = s.why.suggested_min_clip;
+              document.getElementById("reprocess-suggested").textContent =
+                `Reprocess with min_clip ${s.why.suggested_min_clip} s`;
+            }
+          }
+        }
         if (s.status === "done" || s.status === "failed" || s.status === "cancelled") return;
       }
     } catch (e) { /* the server restarts: keep polling */ }
