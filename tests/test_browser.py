@@ -163,3 +163,30 @@ def test_file_chosen_before_the_script_ran_still_uploads(page, live_server, lab,
     page.add_script_tag(url="/static/js/upload.js")
     page.wait_for_selector(".upload-row.done", timeout=120_000)
     assert Upload.objects.count() == 1 and Video.objects.count() == 1
+
+
+def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_server, lab, media):
+    """A new user's first upload with the default min_clip of 20 s: the page says why there are no clips and
+    fixes it in one click."""
+    log_in(page, live_server)
+    page.click("text=talks")
+    worker = start_worker()
+    try:
+        page.set_input_files("#upload-input", str(media("retalk_face2.mp4")))  # 5 s of speech
+        page.wait_for_selector(".upload-row.done a", timeout=120_000)
+        page.click(".upload-row.done a")
+        page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
+        page.wait_for_selector("#why:not([hidden])")
+        sentence = page.inner_text("#why-sentence")
+        assert sentence.startswith("No clip was kept: 1 speech run of") and "shorter than min_clip 20 s" in sentence
+        page.screenshot(path=str(ARTIFACTS / "job-zero-clips-why.png"), full_page=True)
+        button = page.inner_text("#reprocess-suggested")
+        assert re.fullmatch(r"Reprocess with min_clip \d+ s", button)
+        page.click("#reprocess-suggested")
+        page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
+        page.wait_for_function("document.getElementById('why').hidden")
+        assert page.inner_text("#job-clips") == "1 / 1 clips"
+    finally:
+        stop_worker(worker)
+    page.click("text=talks")
+    assert page.inner_text("#clip-count") == "1 clip"
