@@ -66,6 +66,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "more_filters_active": any(f.value() not in (None, "") for f in form.secondary_fields()),
         "query_items": [(k, v) for k, values in query.lists() if k != "files" for v in values],
         "download_roles": ROLE_LABELS.items(), "filter_problems": problems, "is_admin": role == Role.ADMIN,
+        "selections": dataset.selections.all()[:50],
     }, status=400 if problems else 200)
 
 

@@ -1,0 +1,122 @@
+"""Frozen selections: save a filtered view as a named, hashed manifest; download it unchanged later.
+
+The manifest lists each clip with its identity (id, source, name, span) and each file's path, size and
+sha256 as the catalog recorded them when the selection was saved.  Later downloads stream the files
+that still match; a clip deleted since, or a file whose recorded size or sha256 changed (the clip was
+reprocessed or its file replaced), is listed in missing.json, never silently dropped, and the manifest
+itself is served byte for byte as frozen.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import access
+from .downloads import ROLES, safe_part
+from .filters import ClipFilter
+from .models import Clip, Role, Selection
+from .zipstream import stream_zip
+
+
+def freeze(clips) -> tuple[str, str, int]:
+    """(manifest text, its sha256, clip count) for the clips, in the view's order."""
+    entries = []
+    for clip in clips:
+        entries.append({
+            "clip_id": clip.pk, "clip": clip.name, "source": clip.source_name, "video_id": clip.video_id,
+            "source_start_s": clip.source_start_s, "source_end_s": clip.source_end_s, "frames": clip.frames,
+            "quality_score": clip.quality_score, "lip_sync_verdict": clip.lip_sync_verdict,
+            "tags": sorted(t.name for t in clip.tags.all()), "rejected": clip.rejected,
+            "files": {role: {"path": entry.get("path"), "bytes": entry.get("bytes"), "sha256": entry.get("sha256")}
+                      for role, entry in sorted((clip.files or {}).items())},
+        })
+    text = json.dumps({"clips": entries}, indent=1, sort_keys=True) + "\n"
+    return text, hashlib.sha256(text.encode()).hexdigest(), len(entries)
+
+
+@require_POST
+def selection_create(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = access.get_dataset(request.user, pk)
+    access.require_role(request.user, dataset.team, Role.MEMBER)
+    form = ClipFilter(request.POST or None, videos=list(dataset.videos.all()))
+    name = request.POST.get("selection_name", "").strip()[:200]
+    if form.problems() or not name:
+        messages.error(request, f"Not saved: {form.problems() or 'a selection needs a name'}.")
+        return redirect("dataset_detail", pk=dataset.pk)
+    clips = form.apply(dataset.clips.prefetch_related("tags")).iterator(chunk_size=500)
+    text, digest, count = freeze(clips)
+    selection = Selection.objects.create(dataset=dataset, name=name, filter=form.active(), clip_count=count,
+                                         manifest=text, manifest_sha256=digest, created_by=request.user)
+    messages.success(request, f"Saved \u201c{name}\u201d: {count} clip{'s' if count != 1 else ''}, manifest sha256 "
+                              f"{digest[:16]}\u2026; its link stays the same.")
+    return redirect("selection_detail", key=selection.key)
+
+
+def _selection(request: HttpRequest, key) -> Selection:
+    return get_object_or_404(Selection.objects.select_related("dataset__team"), key=key,
+                             dataset__in=access.datasets_for(request.user))
+
+
+def current_state(selection: Selection) -> tuple[list[dict], list[dict]]:
+    """The frozen entries, and what of them is missing now (clip deleted, or a file no longer the frozen one)."""
+    entries = json.loads(selection.manifest)["clips"]
+    rows = {c.pk: c for c in Clip.objects.filter(pk__in=[e["clip_id"] for e in entries]).select_related("video")}
+    missing = []
+    for entry in entries:
+        clip = rows.get(entry["clip_id"])
+        if clip is None:
+            missing.append({"clip_id": entry["clip_id"], "clip": entry["clip"], "source": entry["source"],
+                            "problem": "the clip was deleted or reprocessed since"})
+            continue
+        for role, frozen in entry["files"].items():
+            now = (clip.files or {}).get(role) or {}
+            path = clip.file_path(role)
+            if (now.get("sha256"), now.get("bytes")) != (frozen["sha256"], frozen["bytes"]) or path is None \
+                    or not path.is_file() or path.stat().st_size != frozen["bytes"]:
+                missing.append({"clip_id": entry["clip_id"], "clip": entry["clip"], "source": entry["source"],
+                                "file": role, "problem": "the file changed or is gone since"})
+    return entries, missing
+
+
+def selection_detail(request: HttpRequest, key) -> HttpResponse:
+    selection = _selection(request, key)
+    entries, missing = current_state(selection)
+    return render(request, "catalog/selection_detail.html", {
+        "selection": selection, "entries": entries[:500], "missing": missing,
+        "missing_clips": {m["clip_id"] for m in missing}})
+
+
+def selection_download(request: HttpRequest, key) -> HttpResponse:
+    selection = _selection(request, key)
+    entries, missing = current_state(selection)
+    broken = {(m["clip_id"], m.get("file")) for m in missing}
+    rows = {c.pk: c for c in Clip.objects.filter(pk__in=[e["clip_id"] for e in entries]).select_related("video")}
+    top = safe_part(f"{selection.dataset.name}-{selection.name}")
+
+    def files() -> Iterator[tuple[str, object]]:
+        yield f"{top}/manifest.json", selection.manifest.encode()  # byte for byte as frozen
+        for entry in entries:
+            clip = rows.get(entry["clip_id"])
+            if clip is None or (entry["clip_id"], None) in broken:
+                continue
+            folder = f"{top}/{safe_part(entry['source'].rsplit('.', 1)[0])}_video{entry['video_id']}/{safe_part(entry['clip'])}"
+            for role in ROLES:
+                if role in entry["files"] and (entry["clip_id"], role) not in broken:
+                    path = clip.file_path(role)
+                    yield f"{folder}/{safe_part(path.name)}", path
+        about = {"selection": selection.name, "dataset": selection.dataset.name, "key": str(selection.key),
+                 "manifest_sha256": selection.manifest_sha256, "saved": selection.created.isoformat(),
+                 "filter": selection.filter, "downloaded": timezone.now().isoformat(), "missing": missing}
+        yield f"{top}/selection.json", json.dumps(about, indent=1, default=str).encode()
+
+    response = StreamingHttpResponse(stream_zip(files()), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{top}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
