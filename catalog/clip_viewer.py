@@ -7,10 +7,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 
 from . import access
+from .filters import ClipFilter
 from .models import Clip, Role
 from .redact import server_paths_hidden
 
@@ -26,11 +27,24 @@ def _metadata(clip: Clip) -> dict:
         return {}
 
 
-def _neighbours(clip: Clip) -> tuple[Clip | None, Clip | None]:
+def _neighbours(clip: Clip, query: QueryDict) -> tuple[Clip | None, Clip | None, int | None, int]:
+    """Previous and next clip in the clip table's filtered and sorted list (the link's query), with the clip's
+    position and the list's length; without a query (or with one that no longer holds this clip), by name
+    within its video."""
+    if query:
+        form = ClipFilter(query, videos=list(clip.dataset.videos.all()))
+        if not form.problems():
+            ids = list(form.apply(clip.dataset.clips.all()).values_list("pk", flat=True))
+            if clip.pk in ids:
+                at = ids.index(clip.pk)
+                found = Clip.objects.in_bulk([i for i in (ids[at - 1] if at else None,
+                                                          ids[at + 1] if at + 1 < len(ids) else None) if i])
+                return (found.get(ids[at - 1]) if at else None,
+                        found.get(ids[at + 1]) if at + 1 < len(ids) else None, at + 1, len(ids))
     siblings = Clip.objects.filter(video_id=clip.video_id).only("id", "name")
     previous = siblings.filter(name__lt=clip.name).order_by("-name").first()
     following = siblings.filter(name__gt=clip.name).order_by("name").first()
-    return previous, following
+    return previous, following, None, 0
 
 
 def qc_rows(quality: dict) -> list[tuple[str, str]]:
@@ -51,14 +65,17 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = access.get_clip(request.user, pk)
     meta = _metadata(clip)
     role = access.role_in(request.user, clip.dataset.team)
-    previous, following = _neighbours(clip)
+    query = request.GET.copy()
+    query.pop("page", None)
+    previous, following, position, total = _neighbours(clip, query)
     curve_names = [*meta.get("blendshape_names", []), *meta.get("head_pose_names", [])]
     feature_names = [name for name in (meta.get("audio", {}).get("features") or {})]
     return render(request, "catalog/clip_detail.html", {
         "clip": clip, "meta": meta, "quality": meta.get("quality", {}), "lip_sync": meta.get("lip_sync", {}),
         "qc_rows": qc_rows(clip.quality or {}),
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": clip.tags.all(), "dataset_tags": clip.dataset.tags.all(),
-        "previous": previous, "following": following, "curve_names": curve_names, "feature_names": feature_names,
+        "previous": previous, "following": following, "position": position, "total": total,
+        "list_query": query.urlencode(), "curve_names": curve_names, "feature_names": feature_names,
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
         "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
         "files": [(role_name, clip.files.get(role_name)) for role_name in

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import F, FloatField, QuerySet
+from django.db.models import F, FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -73,6 +73,8 @@ def _bound_field(metric: Metric, side: str) -> forms.FloatField:
 
 
 class ClipFilter(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search",
+                        help_text="part of a clip or source file name")
     video = forms.IntegerField(required=False, widget=forms.Select, label="Source video", min_value=1,
                                max_value=2**63 - 1)  # a larger number is an error, not a database overflow
     tag = forms.CharField(required=False, max_length=60, label="Tag")
@@ -91,10 +93,10 @@ class ClipFilter(forms.Form):
         self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.original_name) for v in videos]
 
     def primary_fields(self) -> list:
-        return [self[name] for name in (*PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected")]
+        return [self[name] for name in ("q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected")]
 
     def secondary_fields(self) -> list:
-        shown = {*PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected", "sort"}
+        shown = {"q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected", "sort"}
         return [self[name] for name in self.fields if name not in shown]
 
     def clean_sort(self) -> str:
@@ -120,6 +122,8 @@ class ClipFilter(forms.Form):
             clips = clips.filter(video_id=data["video"])
         if data.get("tag"):
             clips = clips.filter(tags__name=data["tag"])
+        if data.get("q"):
+            clips = clips.filter(Q(name__icontains=data["q"]) | Q(source_name__icontains=data["q"]))
         rejected = data.get("rejected") or "exclude"
         # `rejected__in` is written as "rejected IN (0)", which SQLite can use as an index prefix;
         # `rejected=False` becomes "NOT rejected", which it cannot.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import clip_viewer, dataset_views, downloads, scoring_views, selections, team_views, tokens, training, uploads, views
+from . import batch, clip_viewer, dataset_views, downloads, scoring_views, selections, team_views, tokens, training, uploads, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("datasets/<int:pk>/settings/", dataset_views.dataset_settings, name="dataset_settings"),
     path("datasets/<int:pk>/delete/", dataset_views.dataset_delete, name="dataset_delete"),
     path("datasets/<int:pk>/download/", downloads.download, name="dataset_download"),
+    path("datasets/<int:pk>/batch/", batch.batch_update, name="batch_update"),
     path("datasets/<int:pk>/selections/", selections.selection_create, name="selection_create"),
     path("selections/<uuid:key>/", selections.selection_detail, name="selection_detail"),
     path("selections/<uuid:key>/download.zip", selections.selection_download, name="selection_download"),

@@ -100,6 +100,9 @@ def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
             clip.tags.remove(*clip.tags.filter(name=name))
     else:
         messages.error(request, "Unknown action.")
+    if request.headers.get("Accept") == "application/json":  # the viewer's keyboard and buttons: no page reload
+        list(messages.get_messages(request))  # said in the response instead
+        return JsonResponse({"rejected": clip.rejected, "tags": sorted(clip.tags.values_list("name", flat=True))})
     back = request.POST.get("next", "")
     if back.startswith((f"/datasets/{clip.dataset_id}/", f"/clips/{clip.pk}/")):
         return redirect(back)

@@ -167,11 +167,65 @@
     moveCursor(video.currentTime, true);
   }
 
+  // Tag and reject without a page reload, so the player keeps its place.
+  const tagBox = document.getElementById("clip-tags");
+  const rejectForm = document.getElementById("reject-form");
+  const tagForm = document.getElementById("tag-form");
+  async function update(fields) {
+    const form = rejectForm || tagForm;
+    const body = new FormData();
+    body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    for (const [k, v] of Object.entries(fields)) body.append(k, v);
+    const response = await fetch(tagBox.dataset.updateUrl, {method: "POST", body, credentials: "same-origin",
+                                                            headers: {"Accept": "application/json"}});
+    if (!response.ok) return;
+    const state = await response.json();
+    document.getElementById("rejected-flag").hidden = !state.rejected;
+    const button = document.getElementById("reject-button");
+    button.value = state.rejected ? "accept" : "reject";
+    button.textContent = state.rejected ? "Accept again" : "Reject";
+    tagBox.replaceChildren(...(state.tags.length ? state.tags.map((name) => {
+      const pill = document.createElement("span");
+      pill.className = "pill";
+      pill.textContent = name + " ";
+      const remove = document.createElement("button");
+      remove.className = "link";
+      remove.title = "remove tag";
+      remove.textContent = "×";
+      remove.addEventListener("click", () => update({action: "untag", tag: name}));
+      pill.append(remove);
+      return pill;
+    }) : [document.createTextNode("none")]));
+    tagBox.dataset.count = String(state.tags.length);
+  }
+  if (rejectForm) {
+    rejectForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      update({action: document.getElementById("reject-button").value});
+    });
+    tagForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = tagForm.querySelector("input[name=tag]");
+      if (input.value.trim()) update({action: "tag", tag: input.value.trim()});
+      input.value = "";
+      input.blur();
+    });
+    tagBox.querySelectorAll("form").forEach((form) => form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      update({action: "untag", tag: form.querySelector("input[name=tag]").value});
+    }));
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || event.altKey || event.ctrlKey || event.metaKey) return;
+    const go = (id) => { const link = document.getElementById(id); if (link) window.location.href = link.href; };
     if (event.key === "ArrowRight" || event.key === ".") { step(1); event.preventDefault(); }
     else if (event.key === "ArrowLeft" || event.key === ",") { step(-1); event.preventDefault(); }
     else if (event.key === " ") { if (video.paused) video.play(); else video.pause(); event.preventDefault(); }
+    else if (event.key === "n" || event.key === "j") { go("next-clip"); event.preventDefault(); }
+    else if (event.key === "p" || event.key === "k") { go("prev-clip"); event.preventDefault(); }
+    else if (event.key === "r" && rejectForm) { rejectForm.requestSubmit(); event.preventDefault(); }
+    else if (event.key === "t" && tagForm) { tagForm.querySelector("input[name=tag]").focus(); event.preventDefault(); }
   });
   video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
   video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
