@@ -231,4 +231,5 @@
   video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
   [curveSelect, featureSelect, rawBox].forEach((el) => el.addEventListener("change", draw));
   draw();
+  document.body.dataset.viewerReady = "1";
 })();
