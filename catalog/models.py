@@ -78,6 +78,7 @@ class Video(models.Model):
     # cleared when that attempt has stopped.  A cancelled run therefore stops writing, and a retry
     # waits until it has let go instead of running beside it.
     run_token = models.CharField(max_length=32, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)  # of the uploaded recording (duplicates)
     updated = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=40, blank=True)
@@ -194,6 +195,9 @@ class Upload(models.Model):
     offset = models.BigIntegerField(default=0)
     params = models.JSONField(default=dict, blank=True)
     video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL)
+    # complete, but the same file is already in the dataset: waits for the user's "skip" or "keep both"
+    duplicate_of = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sha256 = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     touched = models.DateTimeField(default=timezone.now)  # last bytes received: unfinished uploads expire from here

@@ -28,15 +28,16 @@ from django.views.decorators.http import require_http_methods
 
 from jobs.params import DEFAULTS, RANGES
 
-from . import access
+from . import access, upload_hash
 from .models import Role, Upload, Video
 from .upload_check import check_upload
 
 TUS_VERSION = "1.0.0"
 PARAM_TYPES = {"min_speech": float, "max_gap": float, "min_clip": float, "max_clip": float, "vad_mode": int,
-               "frame_ms": int, "smooth": str, "f0": str, "max_interp_gap": float, "pad_short_audio": str}
+               "frame_ms": int, "smooth": str, "f0": str, "max_interp_gap": float, "pad_short_audio": str,
+               "duplicate": str}
 PARAM_CHOICES = {"vad_mode": {0, 1, 2, 3}, "frame_ms": {10, 20, 30}, "smooth": {"none", "ema", "oneeuro"},
-                 "f0": {"dio", "harvest"}, "pad_short_audio": {"no", "yes"}}
+                 "f0": {"dio", "harvest"}, "pad_short_audio": {"no", "yes"}, "duplicate": {"ask", "keep", "skip"}}
 
 
 def tus_response(status: int, **headers) -> HttpResponse:
@@ -237,6 +238,7 @@ def receive(request: HttpRequest, upload: Upload, fh, offset: int) -> JsonRespon
             if offset + written + len(block) > upload.length:
                 return error(400, "more bytes than Upload-Length announced")
             fh.write(block)
+            upload_hash.add(str(upload.pk), offset + written, block)
             written += len(block)
     finally:  # a dropped connection keeps what arrived: the client resumes from here
         fh.flush()
@@ -248,16 +250,51 @@ def receive(request: HttpRequest, upload: Upload, fh, offset: int) -> JsonRespon
 
 
 def finish(upload: Upload) -> HttpResponse:
-    """All bytes are in: check the file by content, then make it a video and a job."""
+    """All bytes are in: check the file by content; the same file already in the dataset waits for the
+    user's choice (metadata ``duplicate``: ``ask``, the default, ``keep`` or ``skip``); else it becomes a
+    video and a job."""
     problem = check_upload(upload.path, upload.filename)
     if problem:
         upload.path.unlink(missing_ok=True)
         Upload.objects.filter(pk=upload.pk).update(error=problem)
         return error(422, problem)
+    upload.sha256 = upload_hash.digest(str(upload.pk), upload.path, upload.length)
+    Upload.objects.filter(pk=upload.pk).update(sha256=upload.sha256)
+    choice = (upload.params or {}).get("duplicate", "ask")
+    same = Video.objects.filter(dataset=upload.dataset, sha256=upload.sha256).order_by("created").first()
+    if same is not None and choice != "keep":
+        if choice == "skip":
+            upload.path.unlink(missing_ok=True)
+            Upload.objects.filter(pk=upload.pk).update(error=f"skipped: the same file as {same.original_name}")
+            response = tus_response(204, Upload_Offset=upload.offset)
+            response["X-Duplicate-Skipped"] = "1"
+        else:
+            Upload.objects.filter(pk=upload.pk).update(duplicate_of=same)
+            response = tus_response(204, Upload_Offset=upload.offset)
+            response["X-Keep-URL"] = reverse("upload_keep", args=[upload.pk])
+        who = same.uploaded_by.get_username() if same.uploaded_by else "an import"
+        response["X-Duplicate-Of"] = (f"{same.original_name}, uploaded by {who} on "
+                                      f"{same.created:%Y-%m-%d %H:%M} UTC").encode("ascii", "replace").decode()
+        response["X-Duplicate-URL"] = reverse("video_detail", args=[same.pk])
+        return response
     video = accept(upload)
     response = tus_response(204, Upload_Offset=upload.offset)
     response["X-Video-URL"] = reverse("video_detail", args=[video.pk])
     return response
+
+
+@require_http_methods(["POST"])
+def upload_keep(request: HttpRequest, upload_id) -> HttpResponse:
+    """"Keep both": a complete upload that duplicates a video of the dataset becomes a video after all."""
+    upload = _upload(request, upload_id)
+    with transaction.atomic():
+        claimed = Upload.objects.filter(pk=upload.pk, video__isnull=True, duplicate_of__isnull=False).update(
+            duplicate_of=None)
+    if not claimed:
+        return error(409, "this upload is not waiting for a decision")
+    upload.refresh_from_db()
+    video = accept(upload)
+    return JsonResponse({"video_url": reverse("video_detail", args=[video.pk])})
 
 
 def accept(upload: Upload) -> Video:
@@ -265,8 +302,9 @@ def accept(upload: Upload) -> Video:
     from jobs.service import enqueue
 
     with transaction.atomic():
-        video = Video.objects.create(dataset=upload.dataset, original_name=upload.filename, params=upload.params,
-                                     uploaded_by=upload.user, output_dir="", source_path="")
+        params = {k: v for k, v in (upload.params or {}).items() if k != "duplicate"}
+        video = Video.objects.create(dataset=upload.dataset, original_name=upload.filename, params=params,
+                                     uploaded_by=upload.user, output_dir="", source_path="", sha256=upload.sha256)
         folder = Path(settings.DATA_DIR) / "videos" / str(video.pk)
         folder.mkdir(parents=True, exist_ok=True)
         source = folder / upload.filename

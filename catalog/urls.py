@@ -28,4 +28,5 @@ urlpatterns = [
     path("clips/<int:pk>/files/<slug:role>/", views.clip_file, name="clip_file"),
     path("datasets/<int:pk>/uploads/", uploads.create_upload, name="create_upload"),
     path("uploads/<uuid:upload_id>/", uploads.upload_resource, name="upload_resource"),
+    path("uploads/<uuid:upload_id>/keep/", uploads.upload_keep, name="upload_keep"),
 ]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -52,8 +52,12 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     problems = form.problems()  # a filter that is not understood shows nothing, never every clip
     clips = dataset.clips.none() if problems else form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
     page = Paginator(clips, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = QueryDict(mutable=True)  # the filter as it stands, without the form's empty fields
+    for key, values in request.GET.lists():
+        if key != "page":
+            query.setlist(key, [v for v in values if v != ""])
+    for key in [k for k, v in query.lists() if not v]:
+        del query[key]
     sort_query = query.copy()
     sort_query.pop("sort", None)
     current_sort = form.cleaned_data.get("sort", "name") if form.is_bound and form.is_valid() else "name"

@@ -238,6 +238,10 @@ def face_rate_timeline_figure(columns: ClipColumns, links: Links, names: dict[in
                  "text": [f"{n} clips" for n in counts[keep]], "marker": {"color": "#2d5bd1"},
                  "hovertemplate": "from %{x} s: %{y} (%{text})<extra>click to list them</extra>"}
         layout["title"] = {"text": f"Face-frame rate over time (clips starting in each {width:g} s of recording)"}
+    # a short recording (one clip at 0 s) would get Plotly's -1..1 default: show the recording's own span
+    ends = [float(np.nanmax(start + columns["duration_s"]))] if len(start) else []
+    ends += [float(d["end_s"]) for d in dropped or []]
+    layout["xaxis"]["range"] = [0, max(ends + [1.0]) * 1.02]
     if dropped:
         layout["shapes"] = [{"type": "rect", "x0": d["start_s"], "x1": d["end_s"], "yref": "paper", "y0": 0, "y1": 1,
                              "fillcolor": "#b3261e", "opacity": 0.15, "line": {"width": 0}} for d in dropped]

@@ -72,6 +72,10 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     chosen = form.cleaned_data.get("video")
     videos = [v for v in all_videos if chosen is None or v.pk == chosen]
     clips = form.restrict(dataset.clips.all())
+    narrowed = {k: v for k, v in form.active().items() if k not in ("sort", "video") and (k, v) != ("rejected", "exclude")}
+    if narrowed:  # dropped segments and failed clips are counted for the videos the filter keeps, not all
+        kept = set(clips.order_by().values_list("video_id", flat=True).distinct())
+        videos = [v for v in videos if v.pk in kept]
     columns = load_columns(clips)
     threshold = _threshold(request, videos)
     links = Links(reverse("clip_detail", args=[0]).replace("/0/", "/{}/"), reverse("dataset_detail", args=[dataset.pk]),

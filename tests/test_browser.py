@@ -185,7 +185,7 @@ def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_s
         page.click("#reprocess-suggested")
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         page.wait_for_function("document.getElementById('why').hidden")
-        assert page.inner_text("#job-clips") == "1 / 1 clips"
+        assert page.inner_text("#job-clips") == "1 / 1 clip"
     finally:
         stop_worker(worker)
     page.click("text=talks")

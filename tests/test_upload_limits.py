@@ -95,3 +95,37 @@ def test_a_full_disk_mid_upload_is_a_507_and_keeps_the_upload(lab, monkeypatch):
     assert response.status_code == 507 and "disk is full" in response.json()["error"]
     monkeypatch.setattr(catalog.uploads.os, "fsync", real_fsync)
     assert ana.head(url, HTTP_TUS_RESUMABLE="1.0.0").status_code == 200  # resumable once space is freed
+
+
+def test_the_same_file_twice_is_reported_and_the_user_chooses(lab, media):
+    from django.urls import reverse
+
+    data = media("retalk_face3.mp4").read_bytes()
+    ana = client_for("ana")
+    first_url = create(ana, lab["dataset"], len(data), "face3.mp4")["Location"]
+    assert patch(ana, first_url, 0, data[:100_000]).status_code == 204
+    assert patch(ana, first_url, 100_000, data[100_000:]).status_code == 204
+    original = Video.objects.get()
+    import hashlib
+
+    assert original.sha256 == hashlib.sha256(data).hexdigest()  # hashed while the chunks came in
+
+    second_url = create(ana, lab["dataset"], len(data), "face3 again.mp4")["Location"]
+    again = patch(ana, second_url, 0, data)
+    assert again.status_code == 204 and "X-Video-URL" not in again
+    assert again["X-Duplicate-Of"].startswith("face3.mp4, uploaded by ana on ")
+    assert again["X-Duplicate-URL"] == reverse("video_detail", args=[original.pk])
+    assert Video.objects.count() == 1  # nothing processed twice behind the user's back
+    kept = ana.post(again["X-Keep-URL"])
+    assert kept.status_code == 200 and Video.objects.count() == 2
+    assert ana.post(again["X-Keep-URL"]).status_code == 409  # decided once
+
+    third_url = create(ana, lab["dataset"], len(data), "face3 thrice.mp4")["Location"]
+    assert patch(ana, third_url, 0, data)["X-Keep-URL"]
+    third = Upload.objects.get(pk=third_url.rstrip("/").split("/")[-1])
+    assert ana.delete(third_url, HTTP_TUS_RESUMABLE="1.0.0").status_code == 204  # skip
+    assert Video.objects.count() == 2 and not third.path.exists() and not Upload.objects.filter(pk=third.pk).exists()
+    # a script decides up front
+    skip_url = create(ana, lab["dataset"], len(data), "face3.mp4", duplicate="skip")["Location"]
+    skipped = patch(ana, skip_url, 0, data)
+    assert skipped["X-Duplicate-Skipped"] == "1" and Video.objects.count() == 2

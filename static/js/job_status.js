@@ -16,7 +16,8 @@
         const bar = document.getElementById("job-progress");
         bar.max = Math.max(s.clips_total, 1);
         bar.value = s.clips_done;
-        document.getElementById("job-clips").textContent = `${s.clips_done} / ${s.clips_total} clips`;
+        document.getElementById("job-clips").textContent =
+          `${s.clips_done} / ${s.clips_total} clip${s.clips_total === 1 ? "" : "s"}`;
         document.getElementById("job-error").textContent = s.error;
         const active = s.status === "queued" || s.status === "running";
         for (const [id, show] of [["cancel-form", active], ["retry-form", s.status === "failed" || s.status === "cancelled"]]) {

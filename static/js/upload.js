@@ -23,6 +23,23 @@
                        li.querySelector(".state").textContent = `${(100 * done / file.size).toFixed(0)}%`; },
       state(text, cls) { const s = li.querySelector(".state"); s.textContent = text; if (cls) li.classList.add(cls); },
       link(url) { const s = li.querySelector(".state"); s.innerHTML = `uploaded — <a href="${url}">processing</a>`; li.classList.add("done"); },
+      // The same file is already in this dataset: say where and when, and let the user skip it or keep both.
+      duplicate(of, ofUrl, keepUrl, uploadUrl) {
+        const s = li.querySelector(".state");
+        s.innerHTML = `already in this dataset: <a class="dup-of"></a> <button class="link keep">keep both</button> <button class="link skip">skip it</button>`;
+        s.querySelector(".dup-of").textContent = of;
+        s.querySelector(".dup-of").href = ofUrl;
+        li.classList.add("duplicate");
+        s.querySelector(".keep").addEventListener("click", async () => {
+          const r = await fetch(keepUrl, {method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrf}});
+          if (r.ok) this.link((await r.json()).video_url); else this.state(`server said ${r.status}`, "failed");
+        });
+        s.querySelector(".skip").addEventListener("click", async () => {
+          await fetch(uploadUrl, {method: "DELETE", credentials: "same-origin",
+                                  headers: {"Tus-Resumable": "1.0.0", "X-CSRFToken": csrf}});
+          this.state("skipped: not uploaded twice", "skipped");
+        });
+      },
     };
   }
 
@@ -72,7 +89,13 @@
         failures = 0;
         offset = parseInt(r.headers.get("Upload-Offset"), 10);
         ui.progress(offset);
-        if (offset >= file.size) { localStorage.removeItem(key); ui.link(r.headers.get("X-Video-URL")); return; }
+        if (offset >= file.size) {
+          localStorage.removeItem(key);
+          if (r.headers.get("X-Keep-URL")) {
+            ui.duplicate(r.headers.get("X-Duplicate-Of"), r.headers.get("X-Duplicate-URL"), r.headers.get("X-Keep-URL"), url);
+          } else ui.link(r.headers.get("X-Video-URL"));
+          return;
+        }
       } else if (r.status === 409 && r.headers.get("Upload-Offset")) {
         offset = parseInt(r.headers.get("Upload-Offset"), 10);
       } else {
