@@ -35,9 +35,20 @@ def team_video(transactional_db, media, tmp_path):
     return video
 
 
+def worker_database_env() -> dict[str, str]:
+    """What a worker process needs to use this test run's database (SQLite file or PostgreSQL test database)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        return {"DATABASE_URL": f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    return {"SQLITE_PATH": str(db["NAME"])}
+
+
 def start_worker(**env) -> subprocess.Popen:
-    environment = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), "SQLITE_PATH": str(settings.DATABASES["default"]["NAME"]),
-                   "Q_WORKERS": "2", "JOB_WORKERS": "1", **env}  # two workers share SQLite
+    environment = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), **worker_database_env(),
+                   "Q_WORKERS": "2", "JOB_WORKERS": "1", **env}  # two workers share the database
     return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -194,3 +205,11 @@ def test_a_cancelled_attempt_stops_writing_and_a_retry_waits_for_it(team_video):
     with pytest.raises(JobCancelled):  # running again, but not for the old attempt
         VideoProgress(team_video.pk, first).beat(force=True)
     VideoProgress(team_video.pk, second).beat(force=True)
+
+
+def test_the_suite_runs_on_the_database_it_was_given(db):
+    """scripts/test runs the job and catalog tests a second time with DATABASE_URL: make sure that is PostgreSQL."""
+    from django.db import connection
+
+    expected = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
+    assert connection.vendor == expected
