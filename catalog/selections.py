@@ -120,3 +120,33 @@ def selection_download(request: HttpRequest, key) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{top}.zip"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def selection_training_download(request: HttpRequest, key) -> HttpResponse:
+    """The frozen clips that still match the selection, as a Parquet training export; the others are listed."""
+    from .training import dataset_splits, export_clips, parse_seed
+
+    selection = _selection(request, key)
+    try:
+        seed = parse_seed(request.GET.get("seed"))
+    except ValueError:
+        return HttpResponse("seed: a whole number from 0 is needed\n", status=400,
+                            content_type="text/plain; charset=utf-8")
+    entries, missing = current_state(selection)
+    broken = {m["clip_id"] for m in missing}
+    order = [e["clip_id"] for e in entries if e["clip_id"] not in broken]
+    rows = Clip.objects.filter(pk__in=order).select_related("video").prefetch_related("tags").in_bulk()
+    top = f"{safe_part(selection.dataset.name)}-{safe_part(selection.name)}-training"
+    describe = {"dataset": selection.dataset.name, "selection": selection.name, "selection_key": str(selection.key),
+                "selection_manifest_sha256": selection.manifest_sha256, "filter": selection.filter,
+                "created": timezone.now().isoformat(), "by": request.user.get_username(),
+                "selection_missing": missing}
+    from pipeline.training_export import export_entries
+
+    entries_out = ((f"{top}/{name}", data) for name, data in export_entries(
+        export_clips(rows[i] for i in order if i in rows), dataset_splits(selection.dataset, seed), seed=seed,
+        describe=describe))
+    response = StreamingHttpResponse(stream_zip(entries_out), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{top}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from .models import ApiToken
 
 SAFE_METHODS = ("GET", "HEAD")
-READ_VIEWS = {"home", "dataset_detail", "dataset_video_status", "selection_detail", "selection_download", "dataset_download", "training_download", "baseline_model", "dataset_report", "video_report", "clip_detail",
+READ_VIEWS = {"home", "dataset_detail", "dataset_video_status", "selection_detail", "selection_download", "selection_training_download", "dataset_download", "training_download", "baseline_model", "dataset_report", "video_report", "clip_detail",
               "clip_curves", "clip_thumbnail", "clip_file", "video_detail", "video_status"}
 UPLOAD_VIEWS = {"create_upload": ("POST", "OPTIONS"), "upload_resource": ("HEAD", "PATCH", "DELETE"),
                 "upload_keep": ("POST",)}

@@ -13,6 +13,8 @@ urlpatterns = [
     path("datasets/<int:pk>/selections/", selections.selection_create, name="selection_create"),
     path("selections/<uuid:key>/", selections.selection_detail, name="selection_detail"),
     path("selections/<uuid:key>/download.zip", selections.selection_download, name="selection_download"),
+    path("selections/<uuid:key>/training.zip", selections.selection_training_download,
+         name="selection_training_download"),
     path("datasets/<int:pk>/videos.json", views.dataset_video_status, name="dataset_video_status"),
     path("datasets/<int:pk>/training.zip", training.training_download, name="training_download"),
     path("datasets/<int:pk>/scoring/", scoring_views.dataset_scoring, name="dataset_scoring"),

@@ -69,3 +69,21 @@ def test_who_may_save_and_see_selections(client, lab):
     bad = client.post(reverse("selection_create", args=[talks.pk]), {"selection_name": "y", "score_min": "lots"},
                       follow=True)
     assert "Not saved" in bad.content.decode() and Selection.objects.count() == 1
+
+
+def test_a_selection_downloads_for_training_with_what_changed_listed(client, lab, tmp_path):
+    from pipeline.training_data import TrainingExport
+
+    talks = lab["talks"]
+    login(client, "ana")
+    client.post(reverse("selection_create", args=[talks.pk]), {"selection_name": "v1"})
+    selection = Selection.objects.get()
+    gone = talks.clips.order_by("name").last()
+    Clip.objects.filter(pk=gone.pk).delete()
+    response = client.get(reverse("selection_training_download", args=[selection.key]))
+    assert response.status_code == 200
+    zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).extractall(tmp_path)
+    export = TrainingExport(next(tmp_path.iterdir()))
+    assert set(export.frames(["clip_id"])["clip_id"].to_pylist()) == set(talks.clips.values_list("pk", flat=True))
+    assert export.info["selection_manifest_sha256"] == selection.manifest_sha256
+    assert [m["clip"] for m in export.info["selection_missing"]] == [gone.name]
