@@ -174,7 +174,12 @@ def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_s
     try:
         page.set_input_files("#upload-input", str(media("retalk_face2.mp4")))  # 5 s of speech
         page.wait_for_selector(".upload-row.done a", timeout=120_000)
-        page.click(".upload-row.done a")
+        # the dataset page's list follows the job by itself, and says why once it is done
+        page.reload()
+        assert page.get_attribute("#videos li", "data-status") in ("queued", "running")
+        page.wait_for_selector("#videos li .why", timeout=240_000)
+        assert "No clip was kept" in page.inner_text("#videos li .why")
+        page.click("#videos li a")
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         page.wait_for_selector("#why:not([hidden])")
         sentence = page.inner_text("#why-sentence")
