@@ -109,8 +109,12 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
                      "missing_files": missing}
         yield f"{top}/selection.json", json.dumps(selection, indent=1, default=str).encode()
 
-    response = StreamingHttpResponse(stream_zip(entries()), content_type="application/zip")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="{top}-{stamp}.zip"'
+    return zip_response(entries(), f"{top}-{timezone.now():%Y%m%d-%H%M%S}.zip")
+
+
+def zip_response(entries, filename: str) -> StreamingHttpResponse:
+    """A zip of ``entries`` ((name, path or bytes), ...) written while it is sent."""
+    response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

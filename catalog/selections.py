@@ -13,16 +13,15 @@ import json
 from collections.abc import Iterator
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import access
-from .downloads import ROLES, safe_part
+from .downloads import ROLES, safe_part, zip_response
 from .filters import ClipFilter
 from .models import Clip, Role, Selection
-from .zipstream import stream_zip
 
 
 def freeze(clips) -> tuple[str, str, int]:
@@ -116,15 +115,12 @@ def selection_download(request: HttpRequest, key) -> HttpResponse:
                  "filter": selection.filter, "downloaded": timezone.now().isoformat(), "missing": missing}
         yield f"{top}/selection.json", json.dumps(about, indent=1, default=str).encode()
 
-    response = StreamingHttpResponse(stream_zip(files()), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{top}.zip"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return zip_response(files(), f"{top}.zip")
 
 
 def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     """The frozen clips that still match the selection, as a Parquet training export; the others are listed."""
-    from .training import dataset_splits, export_clips, parse_seed
+    from .training import parse_seed, training_zip
 
     selection = _selection(request, key)
     try:
@@ -136,17 +132,8 @@ def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     broken = {m["clip_id"] for m in missing}
     order = [e["clip_id"] for e in entries if e["clip_id"] not in broken]
     rows = Clip.objects.filter(pk__in=order).select_related("video").prefetch_related("tags").in_bulk()
-    top = f"{safe_part(selection.dataset.name)}-{safe_part(selection.name)}-training"
-    describe = {"dataset": selection.dataset.name, "selection": selection.name, "selection_key": str(selection.key),
+    describe = {"selection": selection.name, "selection_key": str(selection.key),
                 "selection_manifest_sha256": selection.manifest_sha256, "filter": selection.filter,
-                "created": timezone.now().isoformat(), "by": request.user.get_username(),
                 "selection_missing": missing}
-    from pipeline.training_export import export_entries
-
-    entries_out = ((f"{top}/{name}", data) for name, data in export_entries(
-        export_clips(rows[i] for i in order if i in rows), dataset_splits(selection.dataset, seed), seed=seed,
-        describe=describe))
-    response = StreamingHttpResponse(stream_zip(entries_out), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{top}.zip"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return training_zip(request, selection.dataset, (rows[i] for i in order if i in rows), seed,
+                        f"{safe_part(selection.dataset.name)}-{safe_part(selection.name)}-training", describe)

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from pipeline.clip_files import ClipFiles
 from pipeline.training_export import ExportClip, assign_splits, export_entries
 
 from . import access
-from .downloads import safe_part
+from .downloads import safe_part, zip_response
 from .filters import ClipFilter
 from .models import Clip, Dataset
-from .zipstream import stream_zip
 
 
 def video_key(video_id: int) -> str:
@@ -66,12 +65,15 @@ def training_download(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(f"The filter was not understood, nothing was exported ({problems}).\n", status=400,
                             content_type="text/plain; charset=utf-8")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags")).iterator(chunk_size=500)
-    top = f"{safe_part(dataset.name)}-training"
-    describe = {"dataset": dataset.name, "team": dataset.team.name, "filter": form.active(),
+    return training_zip(request, dataset, clips, seed, f"{safe_part(dataset.name)}-training",
+                        {"filter": form.active()})
+
+
+def training_zip(request: HttpRequest, dataset: Dataset, clips: Iterable[Clip], seed: int, top: str,
+                 describe: dict) -> HttpResponse:
+    """The clips as a Parquet training export in a zip, written while it is sent; split over the dataset's videos."""
+    describe = {"dataset": dataset.name, "team": dataset.team.name, **describe,
                 "created": timezone.now().isoformat(), "by": request.user.get_username()}
     entries = ((f"{top}/{name}", data) for name, data in
                export_entries(export_clips(clips), dataset_splits(dataset, seed), seed=seed, describe=describe))
-    response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{top}-{timezone.now():%Y%m%d-%H%M%S}.zip"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return zip_response(entries, f"{top}-{timezone.now():%Y%m%d-%H%M%S}.zip")

@@ -10,8 +10,8 @@ import pytest
 
 from catalog.importer import import_folder
 from catalog.models import Clip, Selection
-from tests.conftest import CATALOG_PASSWORD
 from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared Chromium fixture
+from tests.test_browser_viewer import logged_in_page
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,7 @@ def many_clips(live_lab, talk3_dataset, tmp_path):
 
 @pytest.fixture
 def page(browser, live_server, many_clips):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    page.goto(f"{live_server.url}/")
-    page.fill("#id_username", "ana")
-    page.fill("#id_password", CATALOG_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#datasets")
+    page = logged_in_page(browser, live_server)
     yield page
     page.context.close()
 

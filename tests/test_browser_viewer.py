@@ -14,14 +14,20 @@ from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared Chr
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def page(browser, live_server, live_lab):  # noqa: F811
+def logged_in_page(browser, live_server):  # noqa: F811
+    """A wide page with downloads allowed, logged in as the lab's member 'ana'."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "ana")
     page.fill("#id_password", CATALOG_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#datasets")
+    return page
+
+
+@pytest.fixture
+def page(browser, live_server, live_lab):  # noqa: F811
+    page = logged_in_page(browser, live_server)
     yield page
     page.context.close()
 
