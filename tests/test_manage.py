@@ -158,3 +158,16 @@ def test_members_create_datasets_and_admins_rename_and_delete_them(client, lab, 
     client_for(client, "boss")
     client.post(reverse("dataset_delete", args=[dataset.pk]))
     assert not Dataset.objects.filter(pk=dataset.pk).exists() and not folder.exists()
+
+
+def test_other_teams_get_404_for_every_new_change(client, lab, media):
+    video = uploaded(lab["dataset"], media("retalk_face1.mp4"))
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.DONE)
+    client_for(client, "out")
+    assert client.get(reverse("video_delete", args=[video.pk])).status_code == 404
+    assert client.post(reverse("video_delete", args=[video.pk])).status_code == 404
+    assert client.post(reverse("batch_update", args=[lab["dataset"].pk]),
+                       {"batch_action": "reject", "expected": 0}).status_code == 404
+    assert client.get(reverse("dataset_settings", args=[lab["dataset"].pk])).status_code == 404
+    assert client.post(reverse("dataset_create"), {"team": lab["team"].pk, "name": "theirs"}).status_code == 404
+    assert Video.objects.filter(pk=video.pk).exists() and Path(video.source_path).exists()
