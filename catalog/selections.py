@@ -63,10 +63,12 @@ def _selection(request: HttpRequest, key) -> Selection:
                              dataset__in=access.datasets_for(request.user))
 
 
-def current_state(selection: Selection) -> tuple[list[dict], list[dict]]:
-    """The frozen entries, and what of them is missing now (clip deleted, or a file no longer the frozen one)."""
+def current_state(selection: Selection) -> tuple[list[dict], list[dict], dict[int, Clip]]:
+    """The frozen entries, what of them is missing now (clip deleted, or a file no longer the frozen one),
+    and the clip rows that still exist, by id."""
     entries = json.loads(selection.manifest)["clips"]
-    rows = {c.pk: c for c in Clip.objects.filter(pk__in=[e["clip_id"] for e in entries]).select_related("video")}
+    rows = Clip.objects.filter(pk__in=[e["clip_id"] for e in entries]).select_related("video") \
+        .prefetch_related("tags").in_bulk()
     missing = []
     for entry in entries:
         clip = rows.get(entry["clip_id"])
@@ -81,12 +83,12 @@ def current_state(selection: Selection) -> tuple[list[dict], list[dict]]:
                     or not path.is_file() or path.stat().st_size != frozen["bytes"]:
                 missing.append({"clip_id": entry["clip_id"], "clip": entry["clip"], "source": entry["source"],
                                 "file": role, "problem": "the file changed or is gone since"})
-    return entries, missing
+    return entries, missing, rows
 
 
 def selection_detail(request: HttpRequest, key) -> HttpResponse:
     selection = _selection(request, key)
-    entries, missing = current_state(selection)
+    entries, missing, _ = current_state(selection)
     return render(request, "catalog/selection_detail.html", {
         "selection": selection, "entries": entries[:500], "missing": missing,
         "missing_clips": {m["clip_id"] for m in missing}})
@@ -94,9 +96,8 @@ def selection_detail(request: HttpRequest, key) -> HttpResponse:
 
 def selection_download(request: HttpRequest, key) -> HttpResponse:
     selection = _selection(request, key)
-    entries, missing = current_state(selection)
+    entries, missing, rows = current_state(selection)
     broken = {(m["clip_id"], m.get("file")) for m in missing}
-    rows = {c.pk: c for c in Clip.objects.filter(pk__in=[e["clip_id"] for e in entries]).select_related("video")}
     top = safe_part(f"{selection.dataset.name}-{selection.name}")
 
     def files() -> Iterator[tuple[str, object]]:
@@ -128,10 +129,9 @@ def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     except ValueError:
         return HttpResponse("seed: a whole number from 0 is needed\n", status=400,
                             content_type="text/plain; charset=utf-8")
-    entries, missing = current_state(selection)
+    entries, missing, rows = current_state(selection)
     broken = {m["clip_id"] for m in missing}
     order = [e["clip_id"] for e in entries if e["clip_id"] not in broken]
-    rows = Clip.objects.filter(pk__in=order).select_related("video").prefetch_related("tags").in_bulk()
     describe = {"selection": selection.name, "selection_key": str(selection.key),
                 "selection_manifest_sha256": selection.manifest_sha256, "filter": selection.filter,
                 "selection_missing": missing}

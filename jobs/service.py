@@ -43,20 +43,12 @@ class Refused(Exception):
     """The change cannot be made in the video's current state; the message says why and what to do."""
 
 
-def _inside_data_dir(path: Path) -> bool:
-    try:
-        path.resolve().relative_to(Path(settings.DATA_DIR).resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
 def video_folder(video: Video) -> Path | None:
     """The folder the server made for an uploaded video (its recording and clips); None for imports."""
     if not video.source_path:
         return None
     folder = Path(settings.DATA_DIR) / "videos" / str(video.pk)
-    return folder if _inside_data_dir(folder) and Path(video.source_path).parent == folder else None
+    return folder if Path(video.source_path).parent == folder else None
 
 
 def folder_bytes(folder: Path | None) -> int:

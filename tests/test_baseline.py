@@ -175,3 +175,11 @@ def test_a_dataset_without_held_out_videos_says_so(client, lab):
     assert train_baseline(run.pk).startswith("failed")
     run.refresh_from_db()
     assert run.status == "failed" and "at least 3" in run.error
+
+
+def test_train_refuses_what_is_not_an_export(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not a training export"):
+        call_command("train_baseline", export=str(tmp_path), output=str(tmp_path / "m.npz"))
+    assert not (tmp_path / "m.npz").exists()

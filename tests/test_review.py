@@ -50,6 +50,8 @@ def test_batch_changes_every_clip_of_the_view_once_the_count_is_confirmed(client
     login(client, "vic")
     assert client.post(url, {"score_min": threshold, "batch_action": "reject", "expected": 2}).status_code == 403
     login(client, "ana")
+    unknown = client.post(url, {"score_min": threshold, "batch_action": "delete", "expected": 2}, follow=True)
+    assert "choose an action" in unknown.content.decode()
     stale = client.post(url, {"score_min": threshold, "batch_action": "reject", "expected": 3}, follow=True)
     assert "now holds 2 clips, not the 3" in stale.content.decode()
     assert not talks.clips.filter(rejected=True).exists()

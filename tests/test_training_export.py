@@ -185,6 +185,7 @@ def test_download_for_training_follows_the_filter(client, lab):
     assert sorted(set(export.frames(["clip_id"])["clip_id"].to_pylist())) == expected
     assert export.info["filter"]["score_min"] == keep.quality_score and export.info["dataset"] == "talks"
     assert client.get(reverse("training_download", args=[talks.pk]), {"score_min": "x"}).status_code == 400
+    assert client.get(reverse("training_download", args=[talks.pk]), {"seed": "-1"}).status_code == 400
     assert client.get(reverse("training_download", args=[lab["other"].pk])).status_code == 404
     page = client.get(reverse("dataset_detail", args=[talks.pk]), {"score_min": 10}).content.decode()
     assert 'id="training-download"' in page and "training.zip?score_min=10" in page
