@@ -19,8 +19,8 @@ pg_install() {
              && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; }
     pg_bin >/dev/null
 }
-pg_as() {  # run a command as the cluster's owner
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+pg_as() {  # run a command as the cluster's owner (from /, which it may enter, not a private checkout)
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 pg_start() {
     local bin port
