@@ -229,7 +229,9 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 300,
     "max_attempts": 3,
-    "queue_limit": 4,
+    # each cluster takes from the broker at most one task per worker beyond those running, so the clips of
+    # one video spread over every machine instead of piling up in the first cluster that asks
+    "queue_limit": env_int("Q_WORKERS", 2),
     "recycle": 50,
     "catch_up": False,
     "ack_failures": True,

@@ -1,4 +1,4 @@
-"""django-q2 tasks: process one uploaded video; re-queue jobs whose worker died.
+"""django-q2 tasks: plan a video and fan its clips out (jobs.fanout), finish it once; re-queue dead work.
 
 The Video row is the truth about progress; django-q2 only delivers work.  The
 task claims its video with a conditional UPDATE, so a duplicate delivery of the
@@ -9,7 +9,6 @@ the dead attempt stopped, without duplicate clips.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from datetime import timedelta
@@ -23,6 +22,8 @@ from catalog.models import Video
 from pipeline.errors import PipelineError
 
 from .carry_over import apply_carry_over
+from .fanout import EXTRACTING, FINISHING, cut_clip, fan_out, requeue_stalled_clips
+from .models import ClipTask
 from .params import dataset_params
 from .progress import JobCancelled, VideoProgress
 
@@ -63,43 +64,78 @@ def release(video_id: int, token: str) -> None:
 
 
 def process_video(video_id: int) -> str:
+    """Plan the video and queue its clips as tasks of their own (jobs.fanout); the last clip finishes it."""
     token = claim_when_free(video_id)
     if not token:
         return "not claimed (already running elsewhere, finished or cancelled)"
+    video = Video.objects.get(pk=video_id)
+    progress = VideoProgress(video_id, token)
     try:
-        return run_claimed(video_id, token)
+        from pipeline.dataset import plan_dataset
+
+        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params))
+        progress.beat(force=True)
+        queued = fan_out(video, token, plan)
+        if not queued:  # every clip already complete (or none at all): finish now
+            finish_video(video_id, token)
+        return f"{queued} clip task(s) queued"
+    except JobCancelled:
+        release(video_id, token)
+        return "cancelled"
+    except Exception as exc:  # noqa: BLE001 - recorded for the user (and re-raised for django-q2's log)
+        fail(video_id, token, exc)
+        if not isinstance(exc, PipelineError):
+            raise
+        return f"failed: {exc}"
+
+
+def process_clip_task(video_id: int, index: int, run_token: str) -> str:
+    """One clip of a video job, on whichever worker took it."""
+    return cut_clip(video_id, index, run_token)
+
+
+def finish_video(video_id: int, token: str) -> None:
+    """Manifest, report, import: run by exactly one task, the one that wins the stage change."""
+    if not Video.objects.filter(pk=video_id, run_token=token, status=Video.Status.RUNNING).exclude(
+            stage=FINISHING).update(stage=FINISHING, heartbeat=timezone.now()):
+        return
+    video = Video.objects.get(pk=video_id)
+    mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
+    try:
+        from pipeline.clip_plan import remove_plan
+        from pipeline.dataset import finish_dataset, plan_dataset
+
+        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params))
+        spans = dict(plan.pending)
+        failed = [{"clip": f"clip_{t.index:04d}", "start_s": round(spans[t.index].start_s, 3),
+                   "end_s": round(spans[t.index].end_s, 3), "reason": t.error}
+                  for t in ClipTask.objects.filter(video_id=video_id, run_token=token, status=ClipTask.Status.FAILED)
+                  if t.index in spans]
+        result = finish_dataset(plan, dict(plan.complete), failed)
+        mine.update(stage="importing", heartbeat=timezone.now())
+        import_folder(video.dataset, video.output_dir)
+        apply_carry_over(video)
+        remove_plan(video.output_dir)
+        note = f"{len(result.failed)} clip(s) failed: see the report" if result.failed else ""
+        mine.filter(status=Video.Status.RUNNING).update(status=Video.Status.DONE, stage="done", error=note,
+                                                        heartbeat=timezone.now(), clips_done=F("clips_total"))
+    except Exception as exc:  # noqa: BLE001 - recorded for the user
+        fail(video_id, token, exc)
+        if not isinstance(exc, PipelineError):
+            raise
     finally:
         release(video_id, token)
 
 
-def run_claimed(video_id: int, token: str) -> str:
-    video = Video.objects.get(pk=video_id)
-    mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
-    progress = VideoProgress(video_id, token)
-    try:
-        from pipeline.dataset import build_dataset
-
-        workers = settings.JOB_WORKERS or os.cpu_count() or 1
-        result = build_dataset(video.source_path, video.output_dir, dataset_params(video.params),
-                               workers=workers, progress=progress)
-        progress.beat(force=True, stage="importing")
-        import_folder(video.dataset, video.output_dir)
-        apply_carry_over(video)
-        failed = len(result.failed)
-        note = f"{failed} clip(s) failed: see the report" if failed else ""
-        mine.filter(status=Video.Status.RUNNING).update(
-            status=Video.Status.DONE, stage="done", error=note, heartbeat=timezone.now())
-        return f"{len(result.clips)} clips"
-    except JobCancelled:
-        return "cancelled"
-    except PipelineError as exc:
-        mine.filter(status=Video.Status.RUNNING).update(status=Video.Status.FAILED, error=str(exc))
-        return f"failed: {exc}"
-    except Exception as exc:  # noqa: BLE001 - record it for the user, then let django-q2 log it too
+def fail(video_id: int, token: str, exc: Exception) -> None:
+    if isinstance(exc, PipelineError):
+        error = str(exc)
+    else:
         log.exception("video %s failed", video_id)
-        mine.filter(status=Video.Status.RUNNING).update(
-            status=Video.Status.FAILED, error=f"internal error ({type(exc).__name__}: {exc}); retry, or report it")
-        raise
+        error = f"internal error ({type(exc).__name__}: {exc}); retry, or report it"
+    Video.objects.filter(pk=video_id, run_token=token, status=Video.Status.RUNNING).update(
+        status=Video.Status.FAILED, error=error)
+    release(video_id, token)
 
 
 def requeue_stalled() -> int:
@@ -107,8 +143,11 @@ def requeue_stalled() -> int:
     from .service import enqueue
 
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    stuck = Video.objects.filter(status=Video.Status.RUNNING).filter(Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
-    count = 0
+    # a video whose clips are out as tasks is watched clip by clip (requeue_stalled_clips); the video itself
+    # is stale only while it is planned or finished, when one task does all the work
+    stuck = Video.objects.filter(status=Video.Status.RUNNING).exclude(stage=EXTRACTING).filter(
+        Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
+    count = requeue_stalled_clips()
     for video in stuck:
         if video.attempts >= settings.JOB_MAX_ATTEMPTS:
             Video.objects.filter(pk=video.pk, status=Video.Status.RUNNING).update(

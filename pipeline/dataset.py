@@ -86,8 +86,42 @@ def prepare_output(root: Path) -> None:
         raise OutputError(root, "permission denied: cannot write in the dataset folder")
 
 
-def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str], params: DatasetParams = DatasetParams(),
-                  workers: int | None = None, progress: ProgressFactory = silent) -> DatasetResult:
+@dataclass
+class DatasetPlan:
+    """Everything known before the clips are cut: what build_dataset (or a fan-out over machines) works from."""
+
+    source: Path
+    root: Path
+    params: DatasetParams
+    info: object  # probe.VideoInfo
+    audio: AudioTrack
+    padding: list[dict]
+    segmentation: object  # segment.Segmentation
+    key: str
+    complete: dict[int, dict]  # clips already complete from an earlier run
+    pending: list[tuple[int, Span]]
+    stages: dict[str, float]
+    started: float
+
+    def job(self, index: int, span: Span) -> ClipJob:
+        return clip_job(self.root, self.source, index, span, self.audio, self.segmentation.flags_between,
+                        self.key, self.params)
+
+
+def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack, flags_between, key: str,
+             params: DatasetParams) -> ClipJob:
+    """The work order of one clip: its span, its audio with context either side, its VAD flags, the settings."""
+    lo, hi = span.start_s - AUDIO_CONTEXT_S, span.end_s + AUDIO_CONTEXT_S
+    return ClipJob(root=str(root), name=clip_name(index), index=index, source_path=str(source.resolve()),
+                   span_start_s=span.start_s, span_end_s=span.end_s, audio=audio.excerpt(lo, hi),
+                   speech=flags_between(lo, hi), params_key=key, params=params.as_dict(),
+                   smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
+                   qc=params.qc, model=params.model, encode=params.encode)
+
+
+def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
+                 params: DatasetParams = DatasetParams()) -> DatasetPlan:
+    """Probe, decode the audio once, find the speech spans, and see which clips are already complete."""
     source, root = Path(source), Path(output)
     make_smoother(params.smooth)  # reject a bad name before any work
     params.segment.validate()
@@ -118,27 +152,31 @@ def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str]
             complete[index] = meta
         else:
             pending.append((index, span))
-    skipped = len(complete)
+    return DatasetPlan(source, root, params, info, audio, padding, segmentation, key, complete, pending, stages,
+                       started)
 
-    def job_for(index: int, span: Span) -> ClipJob:
-        lo, hi = span.start_s - AUDIO_CONTEXT_S, span.end_s + AUDIO_CONTEXT_S
-        return ClipJob(root=str(root), name=clip_name(index), index=index, source_path=str(source.resolve()),
-                       span_start_s=span.start_s, span_end_s=span.end_s,
-                       audio=audio.excerpt(lo, hi),
-                       speech=segmentation.flags_between(lo, hi), params_key=key, params=params.as_dict(),
-                       smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
-                       qc=params.qc, model=params.model, encode=params.encode)
 
-    t = time.perf_counter()
-    results, failed = run_clip_jobs(pending, job_for, workers, progress)
-    results.update(complete)
-    stages["clips"] = time.perf_counter() - t
+def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dict],
+                   skipped: int | None = None) -> DatasetResult:
+    """Write the manifest and the reports from every complete clip (and the failures), in clip order."""
     clips = [results[i] for i in sorted(results)]
-    failed.sort(key=lambda f: f["clip"])
-    write_manifest(root, clips)
-    stages["total"] = time.perf_counter() - started
-    report = write_reports(root, source, info, audio.duration_s, segmentation, clips, failed, params, stages, padding)
-    return DatasetResult(root, clips, failed, segmentation.dropped, skipped, stages, report, padding)
+    failed = sorted(failed, key=lambda f: f["clip"])
+    write_manifest(plan.root, clips)
+    plan.stages["total"] = time.perf_counter() - plan.started
+    report = write_reports(plan.root, plan.source, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
+                           plan.params, plan.stages, plan.padding)
+    return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped,
+                         len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding)
+
+
+def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str], params: DatasetParams = DatasetParams(),
+                  workers: int | None = None, progress: ProgressFactory = silent) -> DatasetResult:
+    plan = plan_dataset(source, output, params)
+    t = time.perf_counter()
+    results, failed = run_clip_jobs(plan.pending, plan.job, workers, progress)
+    results.update(plan.complete)
+    plan.stages["clips"] = time.perf_counter() - t
+    return finish_dataset(plan, results, failed)
 
 
 def check_audio_length(source: Path, info, audio: AudioTrack, pad: bool) -> list[dict]:

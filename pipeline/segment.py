@@ -91,10 +91,14 @@ class Segmentation:
 
     def flags_between(self, start_s: float, end_s: float) -> SpeechFlags:
         """The VAD decisions covering [start_s, end_s), a small copy to hand to a clip's worker."""
-        lo = max(int(math.floor((start_s - self.origin_s) / self.frame_s)), 0)
-        hi = min(int(math.ceil((end_s - self.origin_s) / self.frame_s)), self.speech_flags.size)
-        hi = max(hi, lo)
-        return SpeechFlags(self.origin_s + lo * self.frame_s, self.frame_s, self.speech_flags[lo:hi].copy())
+        return flags_between(self.speech_flags, self.origin_s, self.frame_s, start_s, end_s)
+
+
+def flags_between(flags: np.ndarray, origin_s: float, frame_s: float, start_s: float, end_s: float) -> SpeechFlags:
+    """A copy of the VAD decisions (``flags[0]`` at container time ``origin_s``) covering [start_s, end_s)."""
+    lo = max(int(math.floor((start_s - origin_s) / frame_s)), 0)
+    hi = max(min(int(math.ceil((end_s - origin_s) / frame_s)), flags.size), lo)
+    return SpeechFlags(origin_s + lo * frame_s, frame_s, np.array(flags[lo:hi], bool))
 
 
 def frame_energy_db(pcm: np.ndarray, frame_len: int) -> np.ndarray:

@@ -1,0 +1,58 @@
+"""A dataset plan on disk, so clips can be cut by other processes or machines (one task per clip).
+
+The planner decodes the audio and finds the spans once; a clip task anywhere that sees the output folder
+(a shared filesystem) rebuilds its own work order from these files: the 16 kHz audio (memory-mapped:
+a task reads only its span), the VAD flags and the spans.  Written under a temporary name and renamed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .audio import AudioTrack
+from .clip_job import ClipJob
+from .dataset import DatasetParams, DatasetPlan, clip_job
+from .segment import Span, flags_between
+
+PLAN_DIR = ".plan"
+
+
+def save_plan(plan: DatasetPlan) -> Path:
+    target = plan.root / PLAN_DIR
+    temp = Path(tempfile.mkdtemp(prefix=".plan-", dir=plan.root))
+    try:
+        np.save(temp / "audio.npy", np.asarray(plan.audio.samples, np.float32))
+        seg = plan.segmentation
+        np.save(temp / "speech.npy", np.asarray(seg.speech_flags, bool))
+        (temp / "plan.json").write_text(json.dumps({
+            "source": str(plan.source.resolve()), "key": plan.key, "sample_rate": plan.audio.sample_rate,
+            "audio_start_s": plan.audio.start_time_s, "speech_origin_s": seg.origin_s, "frame_s": seg.frame_s,
+            "spans": [[span.start_s, span.end_s] for span in seg.clips]}))
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return target
+
+
+def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParams) -> ClipJob:
+    folder = Path(root) / PLAN_DIR
+    plan = json.loads((folder / "plan.json").read_text())
+    audio = AudioTrack(np.load(folder / "audio.npy", mmap_mode="r"), plan["sample_rate"], plan["audio_start_s"])
+    flags = np.load(folder / "speech.npy", mmap_mode="r")
+
+    def between(start_s: float, end_s: float):
+        return flags_between(flags, plan["speech_origin_s"], plan["frame_s"], start_s, end_s)
+
+    start, end = plan["spans"][index]
+    return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params)
+
+
+def remove_plan(root: str | os.PathLike[str]) -> None:
+    shutil.rmtree(Path(root) / PLAN_DIR, ignore_errors=True)
