@@ -31,9 +31,43 @@ EXTRACTING = "extracting clips"
 FINISHING = "finishing"
 
 
-def fan_out(video: Video, token: str, plan) -> int:
-    """Queue one task per clip still to cut; returns how many."""
+def clip_message_name(video_id: int) -> str:
+    return f"video-{video_id}-clips"
+
+
+def hoard_capacity() -> int:
+    """How many messages the live clusters can take from the broker before any of them runs one.
+
+    django-q2's pusher takes a message, then blocks putting it on its queue: an idle cluster holds one
+    message per worker, ``queue_limit`` waiting and one in hand.  Queuing this many messages beyond the
+    clips makes sure every cluster gets work, however small the video (the extra messages find nothing).
+    """
+    from django_q.conf import Conf
+    from django_q.status import Stat
+
+    stats = [s for s in Stat.get_all() if str(s.status) != "Stopped"]
+    per_cluster = Conf.QUEUE_LIMIT + Conf.BULK
+    if not stats:
+        return Conf.WORKERS + per_cluster
+    return sum(len(s.workers) + per_cluster for s in stats)
+
+
+def send_clip_messages(video: Video, run_token: str, count: int) -> None:
+    """Queue ``count`` messages that each cut whichever clip of the video is next when a worker runs it."""
     from django_q.tasks import async_task
+
+    for _ in range(count):
+        async_task("jobs.tasks.process_clip_task", video.pk, run_token, task_name=clip_message_name(video.pk),
+                   group=f"dataset-{video.dataset_id}")
+
+
+def fan_out(video: Video, token: str, plan) -> int:
+    """Record one ClipTask per clip still to cut and queue the messages that cut them; returns how many clips.
+
+    A message is bound to the video, not to a clip: the worker that runs it claims the next queued clip
+    then.  So a cluster that took more messages than it has free workers does not sit on clips that an idle
+    machine could cut, and a message lost with a dead cluster is replaced by count (requeue_stalled_clips).
+    """
     from pipeline.clip_plan import save_plan
 
     save_plan(plan)
@@ -44,9 +78,8 @@ def fan_out(video: Video, token: str, plan) -> int:
     total = len(plan.pending) + len(plan.complete)
     Video.objects.filter(pk=video.pk, run_token=token).update(
         stage=EXTRACTING, clips_total=total, clips_done=len(plan.complete), heartbeat=timezone.now())
-    for index, _ in plan.pending:
-        async_task("jobs.tasks.process_clip_task", video.pk, index, token, task_name=f"video-{video.pk}-clip-{index}",
-                   group=f"dataset-{video.dataset_id}")
+    if plan.pending:
+        send_clip_messages(video, token, len(plan.pending) + hoard_capacity())
     return len(plan.pending)
 
 
@@ -77,18 +110,23 @@ class Beating:
         self.thread.join()
 
 
-def claim_clip(video_id: int, index: int, run_token: str) -> ClipTask | None:
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
+    """Take the next queued clip of this attempt with a conditional UPDATE; None when none is left."""
     claim = secrets.token_hex(16)
-    taken = ClipTask.objects.filter(video_id=video_id, index=index, run_token=run_token).filter(
-        Q(status=ClipTask.Status.QUEUED) | Q(status=ClipTask.Status.RUNNING, heartbeat__lt=stale)
-    ).update(status=ClipTask.Status.RUNNING, token=claim, heartbeat=timezone.now(), attempts=F("attempts") + 1,
-             worker=f"{socket.gethostname()}:{os.getpid()}"[:100])
-    return ClipTask.objects.get(video_id=video_id, index=index) if taken else None
+    worker = f"{socket.gethostname()}:{os.getpid()}"[:100]
+    queued = ClipTask.objects.filter(video_id=video_id, run_token=run_token, status=ClipTask.Status.QUEUED)
+    while True:
+        pk = queued.order_by("index").values_list("pk", flat=True).first()
+        if pk is None:
+            return None
+        if queued.filter(pk=pk).update(status=ClipTask.Status.RUNNING, token=claim, heartbeat=timezone.now(),
+                                       attempts=F("attempts") + 1, worker=worker):
+            return ClipTask.objects.get(pk=pk)
+        # another worker took that one between the two statements: try the next
 
 
-def cut_clip(video_id: int, index: int, run_token: str) -> str:
-    """The body of process_clip_task."""
+def cut_clip(video_id: int, run_token: str) -> str:
+    """The body of process_clip_task: claim the video's next queued clip and cut it."""
     from pipeline.clip_job import ClipFailed, process_clip
     from pipeline.clip_plan import job_from_plan
 
@@ -97,9 +135,11 @@ def cut_clip(video_id: int, index: int, run_token: str) -> str:
     if not Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token).exists():
         settle(video_id, run_token)
         return "the video's job is no longer this attempt (cancelled, retried or finished)"
-    task = claim_clip(video_id, index, run_token)
+    task = claim_clip(video_id, run_token)
     if task is None:
-        return "taken by another worker, or done"
+        settle(video_id, run_token)
+        return "no clip left to cut"
+    index = task.index
     video = Video.objects.get(pk=video_id)
     status, error = ClipTask.Status.DONE, ""
     with Beating(task.pk, task.token, video_id, run_token):
@@ -135,31 +175,36 @@ def settle(video_id: int, run_token: str) -> None:
 
 
 def requeue_stalled_clips() -> int:
-    """The clip half of the watchdog: clips whose worker died go back to the queue.
+    """The clip half of the watchdog; returns how many clips went back to the queue.
 
-    A running clip whose heartbeat stopped is queued again.  So is a queued clip whose task a cluster took
-    from the broker more than JOB_STALE_SECONDS ago without starting it: that cluster died holding it (a
-    cluster holds at most one waiting task per worker, so a live one starts it within one clip's time).
-    A second message for a clip is harmless: whichever comes second finds the clip claimed or done.
+    A running clip whose heartbeat stopped (its worker died) is queued again.  Then every video that is
+    cutting clips gets messages enough for its queued clips: messages still waiting in the broker count,
+    and so do those a cluster took within JOB_STALE_SECONDS; one taken earlier and still not run is taken
+    to be lost with a dead cluster (a live cluster starting it late finds the clip taken: harmless).
     """
     from django_q.models import OrmQ
-    from django_q.tasks import async_task
 
     now = timezone.now()
     stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     alive = {"video__status": Video.Status.RUNNING, "video__run_token": F("run_token")}
-    dead = list(ClipTask.objects.filter(status=ClipTask.Status.RUNNING, heartbeat__lt=stale, **alive))
-    waiting = ClipTask.objects.filter(status=ClipTask.Status.QUEUED, heartbeat__lt=stale, **alive)
-    if waiting.exists():
-        # taken from the broker before `stale`: its lock runs until (taken + retry)
-        taken_before = stale + timedelta(seconds=settings.Q_CLUSTER["retry"])
-        held = {q.name() for q in OrmQ.objects.filter(lock__gt=now, lock__lt=taken_before)}
-        dead += [t for t in waiting if f"video-{t.video_id}-clip-{t.index}" in held]
     count = 0
-    for task in dead:
-        if ClipTask.objects.filter(pk=task.pk, status=task.status, token=task.token).update(
-                status=ClipTask.Status.QUEUED, token="", heartbeat=now):
-            async_task("jobs.tasks.process_clip_task", task.video_id, task.index, task.run_token,
-                       task_name=f"video-{task.video_id}-clip-{task.index}")
-            count += 1
+    for task in ClipTask.objects.filter(status=ClipTask.Status.RUNNING, heartbeat__lt=stale, **alive):
+        count += ClipTask.objects.filter(pk=task.pk, status=task.status, token=task.token).update(
+            status=ClipTask.Status.QUEUED, token="", heartbeat=now)
+    waiting = {}
+    for video_id, run_token in ClipTask.objects.filter(status=ClipTask.Status.QUEUED, **alive).values_list(
+            "video_id", "run_token"):
+        key = (video_id, run_token)
+        waiting[key] = waiting.get(key, 0) + 1
+    if not waiting:
+        return count
+    # a message taken before `stale` is locked until (taken + retry)
+    lost_before = stale + timedelta(seconds=settings.Q_CLUSTER["retry"])
+    live: dict[str, int] = {}
+    for message in OrmQ.objects.exclude(lock__gt=now, lock__lt=lost_before):
+        live[message.name()] = live.get(message.name(), 0) + 1
+    for (video_id, run_token), queued in waiting.items():
+        missing = queued - live.get(clip_message_name(video_id), 0)
+        if missing > 0:
+            send_clip_messages(Video.objects.get(pk=video_id), run_token, missing)
     return count

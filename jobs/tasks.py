@@ -89,9 +89,9 @@ def process_video(video_id: int) -> str:
         return f"failed: {exc}"
 
 
-def process_clip_task(video_id: int, index: int, run_token: str) -> str:
-    """One clip of a video job, on whichever worker took it."""
-    return cut_clip(video_id, index, run_token)
+def process_clip_task(video_id: int, run_token: str) -> str:
+    """The next clip of a video job, on whichever worker runs this message."""
+    return cut_clip(video_id, run_token)
 
 
 def finish_video(video_id: int, token: str) -> None:

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from .errors import OutputError
+
+
+def partial_path(target: Path) -> Path:
+    """The hidden temporary name for ``target``: unique per host and process, since worker machines on a
+    shared folder can have the same process ids."""
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:40]
+    return target.with_name(f".{target.name}.{host}-{os.getpid()}.partial")
 
 
 def check_writable_target(path: str | os.PathLike[str]) -> Path:
@@ -35,7 +43,7 @@ def atomic_output(path: str | os.PathLike[str], mode: str = "w", newline: str | 
     exception it is deleted and ``path`` is left as it was.
     """
     target = check_writable_target(path)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    temp = partial_path(target)
     binary = "b" in mode
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)

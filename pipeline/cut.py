@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import partial_path
 from .audio import TimelineAligner
 from .decode import DecodedFrame, frame_to_rgb
 from .errors import InputError
@@ -63,7 +64,7 @@ class ClipEncoder:
         self.done = False  # finished and renamed into place
         self.durations: dict[int, int] = {}  # pts -> frame duration, for the packets still inside the encoder
         self.width, self.height = width - width % 2, height - height % 2  # yuv420p needs even sizes
-        self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self.temp = partial_path(self.path)
         # A fine movie timescale makes the edit lists (which hide the AAC priming and the padding of its
         # last frame) exact to the sample instead of to the millisecond.
         self.container = av.open(str(self.temp), "w", format="mp4", options={"movie_timescale": str(audio_rate)})
