@@ -136,6 +136,7 @@ def _database() -> dict:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,  # a connection PostgreSQL dropped (restart) is replaced, not used
         }
     # SQLite is shared by the web process and the django-q2 workers: WAL lets
     # readers run beside a writer, IMMEDIATE takes the write lock at BEGIN so

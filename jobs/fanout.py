@@ -18,12 +18,13 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Video
 
+from .db_retry import DOWN, drop_connection, with_db_retry
 from .models import ClipTask
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,14 @@ class Beating:
         try:
             while not self.stop.wait(settings.JOB_HEARTBEAT_SECONDS):
                 now = timezone.now()
-                ClipTask.objects.filter(pk=task_pk, token=claim).update(heartbeat=now)
-                Video.objects.filter(pk=video_pk, run_token=run_token, status=Video.Status.RUNNING).update(heartbeat=now)
+                try:
+                    ClipTask.objects.filter(pk=task_pk, token=claim).update(heartbeat=now)
+                    Video.objects.filter(pk=video_pk, run_token=run_token, status=Video.Status.RUNNING).update(
+                        heartbeat=now)
+                except DOWN:  # the database is restarting: keep cutting, beat again next time
+                    drop_connection()
         finally:
-            connection.close()
+            drop_connection()
 
     def __enter__(self) -> "Beating":
         self.thread.start()
@@ -151,12 +156,16 @@ def cut_clip(video_id: int, run_token: str) -> str:
             log.exception("video %s clip %s failed", video_id, index)
             status, error = ClipTask.Status.FAILED, f"{type(exc).__name__}: {exc}"
     close_old_connections()
-    ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error)
-    left = ClipTask.objects.filter(video_id=video_id, run_token=run_token,
-                                   status__in=[ClipTask.Status.QUEUED, ClipTask.Status.RUNNING]).count()
-    Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).update(
-        clips_done=F("clips_total") - left, heartbeat=timezone.now())
-    settle(video_id, run_token)
+
+    def record() -> None:  # repeatable: every write is conditional on this clip attempt's claim
+        ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error)
+        left = ClipTask.objects.filter(video_id=video_id, run_token=run_token,
+                                       status__in=[ClipTask.Status.QUEUED, ClipTask.Status.RUNNING]).count()
+        Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).update(
+            clips_done=F("clips_total") - left, heartbeat=timezone.now())
+
+    with_db_retry(record)
+    with_db_retry(lambda: settle(video_id, run_token))
     return f"clip {index}: {status}"
 
 

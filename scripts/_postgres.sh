@@ -1,6 +1,8 @@
 # Sourced by scripts/test: a private PostgreSQL cluster for the PostgreSQL run of the job and catalog tests.
 #   pg_start  -> exports PG_URL (postgres://...@127.0.0.1:PORT/dataset) or returns 1 with a reason on stderr
 #   pg_stop   -> stops it and removes its folder
+# It also exports PG_BIN, PG_DATA, PG_LOG, PG_OPTS, PG_OWNER: the fault test (tests/test_postgres_faults.py) stops
+# and starts this server under running workers.
 # PostgreSQL refuses to run as root, so the cluster runs as the unprivileged "postgres" user when we are root.
 PG_DIR=""
 pg_bin() {
@@ -33,8 +35,10 @@ pg_start() {
     [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     pg_as "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >/dev/null || return 1
-    pg_as "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
-        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    export PG_BIN="$bin" PG_DATA="$PG_DIR/data" PG_LOG="$PG_DIR/log" PG_OWNER=""
+    export PG_OPTS="-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    [ "$(id -u)" -eq 0 ] && PG_OWNER=postgres
+    pg_as "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -o "$PG_OPTS" start >/dev/null \
         || { cat "$PG_DIR/log" >&2; return 1; }
     pg_as "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres dataset || return 1
     export PG_URL="postgres://postgres@127.0.0.1:$port/dataset"

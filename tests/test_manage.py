@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from catalog.models import Clip, Dataset, Membership, Role, Team, Video
+from jobs.fanout import cut_clip
 from jobs.tasks import process_video
 from jobs.why import shortfall
 from tests.conftest import sign_in
@@ -18,7 +19,7 @@ PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture
-def lab(db):
+def lab(transactional_db):
     users = {n: get_user_model().objects.create_user(n, password=PASSWORD) for n in ("boss", "ana", "vic", "out")}
     team = Team.objects.create(name="Lab A")
     for name, role in (("boss", Role.ADMIN), ("ana", Role.MEMBER), ("vic", Role.VIEWER)):
@@ -45,6 +46,13 @@ def uploaded(dataset: Dataset, source: Path, **params) -> Video:
     return video
 
 
+def process_here(video_id: int) -> None:
+    """The whole job in this process: plan and fan out, then run the clip messages a worker would run."""
+    process_video(video_id)
+    while (video := Video.objects.get(pk=video_id)).status == Video.Status.RUNNING:
+        assert cut_clip(video_id, video.run_token) != "no clip left to cut", "running with no clip left"
+
+
 def test_the_reason_for_few_clips_is_one_sentence_with_a_fix(lab):
     video = Video.objects.create(dataset=lab["dataset"], original_name="short.mp4", status=Video.Status.DONE,
                                  output_dir="/x", report={"totals": {"clips": 0}, "dropped_segments": [
@@ -63,7 +71,7 @@ def test_the_reason_for_few_clips_is_one_sentence_with_a_fix(lab):
 @pytest.mark.slow
 def test_zero_clips_then_reprocess_from_the_page_keeps_curation(client, lab, media):
     video = uploaded(lab["dataset"], media("talk3.mp4"), max_gap=1.5)  # default min_clip 20 s: nothing fits
-    process_video(video.pk)
+    process_here(video.pk)
     video.refresh_from_db()
     assert video.status == Video.Status.DONE and not video.clips.exists()
     client_for(client, "ana")
@@ -76,7 +84,7 @@ def test_zero_clips_then_reprocess_from_the_page_keeps_curation(client, lab, med
     assert client.post(reverse("video_reprocess", args=[video.pk]), {"min_clip": "4"}).status_code == 302
     video.refresh_from_db()
     assert video.status == Video.Status.QUEUED and video.params == {"max_gap": 1.5, "min_clip": 4.0}
-    process_video(video.pk)
+    process_here(video.pk)
     clips = list(Clip.objects.filter(video=video).order_by("source_start_s"))
     assert len(clips) == 3
     # curate, then reprocess with a slightly different setting: the curation follows the speech
@@ -87,7 +95,7 @@ def test_zero_clips_then_reprocess_from_the_page_keeps_curation(client, lab, med
     old_files = {Path(video.output_dir) / c.files["video"]["path"] for c in clips}
     assert client.post(reverse("video_reprocess", args=[video.pk]), {"min_clip": "3"}).status_code == 302
     assert not any(p.exists() for p in old_files)  # the old clips' files went with them
-    process_video(video.pk)
+    process_here(video.pk)
     new = list(Clip.objects.filter(video=video).order_by("source_start_s"))
     assert len(new) == 3 and {c.pk for c in new}.isdisjoint({c.pk for c in clips})
     assert [sorted(t.name for t in c.tags.all()) for c in new] == [["keeper"], [], []]
@@ -113,7 +121,7 @@ def test_reprocess_is_refused_while_running_and_for_viewers(client, lab, media):
 @pytest.mark.slow
 def test_deleting_a_video_removes_its_rows_and_files(client, lab, media):
     video = uploaded(lab["dataset"], media("retalk_face2.mp4"), min_clip=1.0)
-    process_video(video.pk)
+    process_here(video.pk)
     folder = Path(video.source_path).parent
     clip = Clip.objects.get(video=video)
     client_for(client, "ana")

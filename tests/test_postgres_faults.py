@@ -1,0 +1,66 @@
+"""PostgreSQL stopped and started again while two worker clusters cut the clips of a video.
+
+Runs in the PostgreSQL pass of scripts/test, which starts a private server and tells this test how to
+stop and start it (PG_BIN, PG_DATA, PG_LOG, PG_OPTS, PG_OWNER).  In the SQLite pass there is no server
+to restart, so it is skipped there with that reason.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+from django.db import connection
+
+from catalog.models import Video
+from jobs import service
+from jobs.models import ClipTask
+from tests.test_jobs import start_worker, stop_worker, team_video, wait_for  # noqa: F401 - team_video is a fixture
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("PG_DATA") or not os.environ.get("DATABASE_URL"),
+    reason="needs the private PostgreSQL server of scripts/test's PostgreSQL pass (it restarts that server)")
+
+
+def pg_ctl(*args: str) -> None:
+    command = [f"{os.environ['PG_BIN']}/pg_ctl", "-D", os.environ["PG_DATA"], *args]
+    if os.environ.get("PG_OWNER"):
+        command = ["runuser", "-u", os.environ["PG_OWNER"], "--", *command]
+    subprocess.run(command, cwd="/", check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+
+def finished(video: Video) -> bool:
+    return Video.objects.filter(pk=video.pk, status__in=["done", "failed"]).exists()
+
+
+@pytest.mark.slow
+def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tmp_path):  # noqa: F811
+    first = start_worker(Q_WORKERS="1")
+    second = start_worker(Q_WORKERS="1")
+    try:
+        service.enqueue(team_video)
+        wait_for(lambda: ClipTask.objects.filter(video=team_video, status="running").exists())
+        connection.close()
+        pg_ctl("stop", "-m", "fast", "-w")  # every connection is cut while clips are being cut
+        time.sleep(8)  # heartbeats, finished clips and broker polls all meet a dead server meanwhile
+        pg_ctl("start", "-w", "-l", os.environ["PG_LOG"], "-o", os.environ["PG_OPTS"])
+        wait_for(lambda: finished(team_video), 300)
+        assert first.poll() is None and second.poll() is None, "a cluster died with the database"
+        # and both clusters still take new work
+        again = Video.objects.create(dataset=team_video.dataset, original_name="talk3.mp4",
+                                     source_path=team_video.source_path, output_dir=str(tmp_path / "again"),
+                                     params=team_video.params, uploaded_by=team_video.uploaded_by)
+        service.enqueue(again)
+        wait_for(lambda: finished(again), 300)
+    finally:
+        for worker in (first, second):
+            if worker.poll() is None:
+                stop_worker(worker)
+    for video in (team_video, again):
+        video.refresh_from_db()
+        assert video.status == Video.Status.DONE, video.error
+        assert sorted(video.clips.values_list("name", flat=True)) == ["clip_0000", "clip_0001", "clip_0002"], video.output_dir
+        assert set(ClipTask.objects.filter(video=video).values_list("status", flat=True)) == {"done"}
+        assert not [p for p in video.root.rglob("*") if p.name.startswith(".")], "stray partial or plan files"
+        assert len(list((video.root / "clips").glob("*.mp4"))) == 3
