@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.probe import open_container
+from pipeline.probe import open_container, still_image_kind
 
 
 def check_upload(path: Path, display_name: str) -> str | None:
@@ -16,6 +16,9 @@ def check_upload(path: Path, display_name: str) -> str | None:
     except PipelineError as exc:
         return f"{display_name}: {exc.problem}"
     try:
+        image = still_image_kind(container)
+        if image:
+            return f"{display_name}: a still image ({image}), not a video; upload a video of someone talking"
         if not container.streams.video:
             return f"{display_name}: no video stream; upload a video of someone talking"
         if not container.streams.audio:

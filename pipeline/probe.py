@@ -56,6 +56,17 @@ def open_container(path: str | os.PathLike[str]):
         raise InputError(p, f"not a readable video file (FFmpeg: {reason}; the file may be truncated or not a video)") from None
 
 
+IMAGE_FORMATS = {"image2", "gif", "ico", "tiff_pipe"}
+
+
+def still_image_kind(container) -> str | None:
+    """The image type when FFmpeg opened a picture (PNG, JPEG, GIF...) rather than a video, else None."""
+    name = container.format.name.split(",")[0]
+    if name.endswith("_pipe") or name in IMAGE_FORMATS:
+        return name.removesuffix("_pipe").upper()
+    return None
+
+
 def upright_turns(rotation_ccw: float) -> int:
     """Quarter turns for ``np.rot90`` that bring a decoded picture upright.
 
@@ -83,6 +94,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     container = open_container(path)
     p = Path(path)
     try:
+        image = still_image_kind(container)
+        if image:
+            raise InputError(p, f"a still image ({image}), not a video")
         if not container.streams.video:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "nothing"
             raise InputError(p, f"no video stream (the file holds {kinds})")

@@ -104,8 +104,8 @@ class Server:
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.port = free_port()
-        full_env = clean_env(DATA_DIR=str(data_dir), HOST="127.0.0.1", PORT=str(self.port), WEB_WORKERS="1",
-                             WEB_THREADS="4", **env)
+        full_env = clean_env(**{"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(self.port),
+                                "WEB_WORKERS": "1", "WEB_THREADS": "4", **env})
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=full_env, check=True,
                        timeout=120)
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=full_env,

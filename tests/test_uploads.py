@@ -78,12 +78,17 @@ def test_chunked_upload_resumes_and_queues_a_job(lab, media, settings):
     assert OrmQ.objects.count() == 1
 
 
-@pytest.mark.parametrize("case", ["not_a_video", "no_audio", "truncated"])
+@pytest.mark.parametrize("case", ["not_a_video", "no_audio", "truncated", "still_image"])
 def test_rejected_by_content_and_nothing_stays(lab, media, tmp_path, case):
     if case == "not_a_video":
         data, name, reason = b"just some notes\n" * 1000, "notes.mp4", "not a readable video file"
     elif case == "no_audio":
         data, name, reason = write_av(tmp_path / "mute.mp4", 1.0, None).read_bytes(), "mute.mp4", "no audio track"
+    elif case == "still_image":  # FFmpeg opens a picture as a one-frame "video": say what it is
+        from PIL import Image
+
+        Image.new("RGB", (64, 48), (200, 100, 50)).save(tmp_path / "face.png")
+        data, name, reason = (tmp_path / "face.png").read_bytes(), "face.mp4", "a still image (PNG), not a video"
     else:
         data = truncate(media("retalk_face1.mp4"), tmp_path / "cut.mp4", 0.5).read_bytes()
         name, reason = "cut.mp4", "truncated"
