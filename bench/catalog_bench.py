@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/catalog_bench.py [--clips 100000] [--upload-gb 2]
 
-Seeds a throwaway SQLite database, starts the web server, logs in, and prints
+Seeds a throwaway SQLite database (or, with DATABASE_URL set, empties and seeds that PostgreSQL
+database), starts the web server, logs in, and prints
 p50/p95 page times for the dataset list and filtered/sorted clip tables; then
 uploads a file in 8 MB tus chunks and prints its throughput next to a plain
 disk copy of the same file, with the server's RSS before and after.
@@ -104,7 +105,8 @@ def seeded_session(prefix: str, clips: int) -> Iterator[tuple[Session, int, int,
     """A fresh database with ``clips`` seeded clips, the server running on it and a logged-in session;
     yields (session, dataset id, server pid, data folder)."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {database}")
     t = time.perf_counter()
     dataset = seed(work, clips)
     print(f"seeded {clips} clips in {time.perf_counter() - t:.1f} s")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Run inside a Django process: migrate, then a user "bench" with ``ROLE`` in team "Bench lab" and a dataset
+# Run inside a Django process: migrate (and empty the PostgreSQL database of DATABASE_URL), then a user "bench" with ``ROLE`` in team "Bench lab" and a dataset
 # "large"; the snippet that follows sees ``user``, ``team`` and ``ds``.
 _SETUP = """
 import django, os, random
@@ -22,6 +22,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
 django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
+if os.environ.get("DATABASE_URL"):  # a PostgreSQL database given to the benchmark: start it empty
+    call_command("flush", interactive=False, verbosity=0)
 call_command("collectstatic", "--noinput", verbosity=0)  # what scripts/run does: whitenoise serves STATIC_ROOT
 from django.contrib.auth import get_user_model
 from catalog.db import refresh_planner_stats

@@ -10,7 +10,7 @@ Environment variables (all optional for a local run):
   Q_TIMEOUT             seconds one task may run before it is killed (default 7200)
   SQLITE_PATH           the SQLite file (default DATA_DIR/db.sqlite3)
   JOB_STALE_SECONDS     a running job without heartbeat for this long is re-queued (default 120)
-  JOB_WORKERS           clip processes per video job (default: all cores)
+  SCRATCH_DIR           temporary work of this machine (default DATA_DIR/scratch; a local disk on a worker machine)
   UPLOAD_MAX_BYTES      largest accepted upload (default 20 GiB)
   UPLOAD_MAX_OPEN       unfinished uploads one user may hold at once (default 20)
   UPLOAD_MAX_OPEN_BYTES bytes one user's unfinished uploads may announce together (default 100 GiB)
@@ -26,6 +26,7 @@ Environment variables (all optional for a local run):
 from __future__ import annotations
 
 import os
+import tempfile
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -47,6 +48,11 @@ def env_int(name: str, default: int) -> int:
 
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)  # the lab's recordings: private to the server's user
+# Temporary work that nobody else needs to see (a baseline's training export, anything made with tempfile):
+# on a worker machine of a multi-machine install, a local disk rather than the shared DATA_DIR.
+SCRATCH_DIR = Path(os.environ.get("SCRATCH_DIR", DATA_DIR / "scratch")).resolve()
+SCRATCH_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+tempfile.tempdir = str(SCRATCH_DIR)
 
 
 def _private_file(path: Path) -> Path:
@@ -252,7 +258,6 @@ UPLOAD_FREE_MARGIN = env_int("UPLOAD_FREE_MARGIN", 2 * 1024**3)
 JOB_HEARTBEAT_SECONDS = 5
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
 JOB_MAX_ATTEMPTS = 3
-JOB_WORKERS = env_int("JOB_WORKERS", 0)  # clip processes per video job; 0 = all cores
 
 LOGGING = {
     "version": 1,

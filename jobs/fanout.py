@@ -16,6 +16,7 @@ import secrets
 import socket
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -133,7 +134,7 @@ def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
 def cut_clip(video_id: int, run_token: str) -> str:
     """The body of process_clip_task: claim the video's next queued clip and cut it."""
     from pipeline.clip_job import ClipFailed, process_clip
-    from pipeline.clip_plan import job_from_plan
+    from pipeline.clip_plan import PLAN_DIR, job_from_plan
 
     from .params import dataset_params
 
@@ -149,6 +150,10 @@ def cut_clip(video_id: int, run_token: str) -> str:
     status, error = ClipTask.Status.DONE, ""
     with Beating(task.pk, task.token, video_id, run_token):
         try:
+            plan_file = Path(video.output_dir) / PLAN_DIR / "plan.json"
+            if not plan_file.is_file():  # a worker machine without the shared folder (or mounted elsewhere)
+                raise ClipFailed(f"worker {socket.gethostname()} cannot see {plan_file}: mount the shared DATA_DIR "
+                                 "at the same path on every machine, then retry the job")
             process_clip(job_from_plan(video.output_dir, index, dataset_params(video.params)))
         except ClipFailed as exc:
             status, error = ClipTask.Status.FAILED, str(exc)

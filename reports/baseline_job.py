@@ -29,7 +29,7 @@ def train_baseline(run_id: int) -> str:
             status=BaselineRun.Status.RUNNING):
         return "not claimed"
     run = BaselineRun.objects.select_related("dataset").get(pk=run_id)
-    work = Path(tempfile.mkdtemp(prefix="baseline-", dir=Path(settings.DATA_DIR)))
+    work = Path(tempfile.mkdtemp(prefix="baseline-", dir=settings.SCRATCH_DIR))
     try:
         metrics = train(run, work / "export")
         BaselineRun.objects.filter(pk=run_id).update(status=BaselineRun.Status.DONE, metrics=metrics,

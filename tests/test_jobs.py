@@ -49,7 +49,7 @@ def worker_database_env() -> dict[str, str]:
 
 def start_worker(**env) -> subprocess.Popen:
     environment = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), **worker_database_env(),
-                   "Q_WORKERS": "2", "JOB_WORKERS": "1", **env}  # two workers share the database
+                   "Q_WORKERS": "2", **env}  # two workers share the database
     return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=REPO, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -236,8 +236,9 @@ def test_the_clips_of_one_video_are_shared_by_two_clusters_and_survive_one_being
 
     from catalog.system_status import worker_status
 
-    first = start_worker(Q_WORKERS="1")
-    second = start_worker(Q_WORKERS="1")
+    scratch = [tmp_path / "scratch-a", tmp_path / "scratch-b"]  # each machine's own local disk
+    first = start_worker(Q_WORKERS="1", SCRATCH_DIR=str(scratch[0]))
+    second = start_worker(Q_WORKERS="1", SCRATCH_DIR=str(scratch[1]))
     try:
         wait_for(lambda: worker_status().clusters == 2 and worker_status().workers == 2, 60)  # both machines up
         service.enqueue(team_video)
@@ -270,3 +271,24 @@ def test_the_clips_of_one_video_are_shared_by_two_clusters_and_survive_one_being
     assert not (root / ".plan").exists()
     assert not [p for p in root.rglob("*") if p.name.startswith(".") and p.is_file()]  # no stray partial files
     assert len(list((root / "clips").glob("*.mp4"))) == 3
+    assert all(folder.is_dir() and not any(folder.iterdir()) for folder in scratch)  # used, and left clean
+
+
+def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(team_video):
+    import socket
+
+    from jobs.fanout import cut_clip, fan_out
+    from jobs.models import ClipTask
+    from jobs.params import dataset_params
+    from pipeline.clip_plan import remove_plan
+    from pipeline.dataset import plan_dataset
+
+    token = claim(team_video.pk)
+    fan_out(team_video, token, plan_dataset(team_video.source_path, team_video.output_dir,
+                                            dataset_params(team_video.params)))
+    remove_plan(team_video.output_dir)  # what a machine without the mount (or with it elsewhere) sees
+    assert cut_clip(team_video.pk, token) == "clip 0: failed"
+    failed = ClipTask.objects.get(video=team_video, index=0)
+    assert failed.status == "failed" and socket.gethostname() in failed.error
+    assert "same path on every machine" in failed.error
+    assert ClipTask.objects.filter(video=team_video, status="queued").count() == 2  # the others are untouched

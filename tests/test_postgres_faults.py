@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from catalog.models import Video
 from jobs import service
 from jobs.models import ClipTask
-from tests.test_jobs import start_worker, stop_worker, team_video, wait_for  # noqa: F401 - team_video is a fixture
+from tests.conftest import REPO
+from tests.test_jobs import stop_worker, team_video, wait_for, worker_database_env  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PG_DATA") or not os.environ.get("DATABASE_URL"),
@@ -30,14 +33,22 @@ def pg_ctl(*args: str) -> None:
     subprocess.run(command, cwd="/", check=True, stdout=subprocess.DEVNULL, timeout=120)
 
 
+def start_worker_machine(scratch: Path) -> subprocess.Popen:
+    """A worker machine as the README's "Deploying" starts one: scripts/worker on the shared folder."""
+    env = {**os.environ, "DATA_DIR": str(settings.DATA_DIR), **worker_database_env(), "Q_WORKERS": "1",
+           "SCRATCH_DIR": str(scratch)}
+    return subprocess.Popen(["bash", "scripts/worker"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def finished(video: Video) -> bool:
     return Video.objects.filter(pk=video.pk, status__in=["done", "failed"]).exists()
 
 
 @pytest.mark.slow
 def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tmp_path):  # noqa: F811
-    first = start_worker(Q_WORKERS="1")
-    second = start_worker(Q_WORKERS="1")
+    first = start_worker_machine(tmp_path / "scratch-a")
+    second = start_worker_machine(tmp_path / "scratch-b")
     try:
         service.enqueue(team_video)
         wait_for(lambda: ClipTask.objects.filter(video=team_video, status="running").exists())
