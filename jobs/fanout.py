@@ -75,8 +75,8 @@ def fan_out(video: Video, token: str, plan) -> int:
     save_plan(plan)
     ClipTask.objects.filter(video=video).delete()  # an earlier attempt's rows: its clips on disk are reused
     now = timezone.now()
-    ClipTask.objects.bulk_create([ClipTask(video=video, index=i, run_token=token, heartbeat=now)
-                                  for i, _ in plan.pending], batch_size=1000)
+    ClipTask.objects.bulk_create([ClipTask(video=video, index=i, seconds=span.end_s - span.start_s, run_token=token,
+                                           heartbeat=now) for i, span in plan.pending], batch_size=1000)
     total = len(plan.pending) + len(plan.complete)
     Video.objects.filter(pk=video.pk, run_token=token).update(
         stage=EXTRACTING, clips_total=total, clips_done=len(plan.complete), heartbeat=timezone.now())
@@ -117,12 +117,14 @@ class Beating:
 
 
 def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
-    """Take the next queued clip of this attempt with a conditional UPDATE; None when none is left."""
+    """Take the next queued clip of this attempt with a conditional UPDATE; None when none is left.
+
+    Longest first: the last clips to start are the short ones, so workers finish close together."""
     claim = secrets.token_hex(16)
     worker = f"{socket.gethostname()}:{os.getpid()}"[:100]
     queued = ClipTask.objects.filter(video_id=video_id, run_token=run_token, status=ClipTask.Status.QUEUED)
     while True:
-        pk = queued.order_by("index").values_list("pk", flat=True).first()
+        pk = queued.order_by("-seconds", "index").values_list("pk", flat=True).first()
         if pk is None:
             return None
         if queued.filter(pk=pk).update(status=ClipTask.Status.RUNNING, token=claim, heartbeat=timezone.now(),

@@ -13,6 +13,7 @@ class ClipTask(models.Model):
 
     video = models.ForeignKey("catalog.Video", on_delete=models.CASCADE, related_name="clip_tasks")
     index = models.PositiveIntegerField()
+    seconds = models.FloatField(default=0.0)  # the clip's length: the longest are cut first (a shorter tail)
     run_token = models.CharField(max_length=32)  # the video attempt this clip belongs to
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     worker = models.CharField(max_length=100, blank=True)  # host:pid of the process that took it

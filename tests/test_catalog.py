@@ -64,6 +64,21 @@ def test_home_lists_only_my_teams_datasets(client, lab):
     assert ">3<" in page.replace(" ", "")  # three clips counted
 
 
+def test_every_row_links_its_own_clip(client, lab):
+    """The per-clip links are reversed once a page and filled in per row: each row must name its own clip."""
+    page = login(client, "ana").get(reverse("dataset_detail", args=[lab["talks"].pk])).content.decode()
+    clips = list(lab["talks"].clips.all())
+    assert len(clips) == 3
+    for clip in clips:
+        for url in [reverse("clip_detail", args=[clip.pk]) + "?sort=name", reverse("clip_thumbnail", args=[clip.pk]),
+                    reverse("clip_update", args=[clip.pk])] + [reverse("clip_file", args=[clip.pk, role]) for role in
+                                                               ("video", "blendshapes", "audio", "audio_features",
+                                                                "metadata")]:
+            assert f'"{url}"' in page, url
+        assert f"<td>{clip.duration_s:.2f}</td>" in page and f">{clip.quality_score:.1f}<" in page
+    assert "987654321" not in page
+
+
 def test_filter_by_score_changes_the_table(client, lab):
     login(client, "vic")
     url = reverse("dataset_detail", args=[lab["talks"].pk])

@@ -19,3 +19,22 @@ def sort_mark(current: str, key: str) -> str:
 @register.filter
 def percent(value) -> str:
     return "" if value is None else f"{100 * value:.0f}%"
+
+
+CLIP_PLACEHOLDER = 987654321  # stands for the clip id in URLs reversed once per page (catalog.views)
+
+
+@register.filter
+def for_clip(pattern: str, pk: int) -> str:
+    return pattern.replace(str(CLIP_PLACEHOLDER), str(pk))
+
+
+@register.filter
+def fixed(value, digits: int = 2) -> str:
+    """``floatformat`` for plain floats, without its Decimal round trip (hundreds of cells a page); "" for None."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{float(value):.{int(digits)}f}"
+    except (TypeError, ValueError):
+        return ""
