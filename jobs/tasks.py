@@ -102,10 +102,11 @@ def finish_video(video_id: int, token: str) -> None:
     video = Video.objects.get(pk=video_id)
     mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
     try:
-        from pipeline.clip_plan import remove_plan
+        from pipeline.clip_plan import remove_plan, restore_timing
         from pipeline.dataset import finish_dataset, plan_dataset
 
         plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params))
+        restore_timing(plan)
         spans = dict(plan.pending)
         failed = [{"clip": f"clip_{t.index:04d}", "start_s": round(spans[t.index].start_s, 3),
                    "end_s": round(spans[t.index].end_s, 3), "reason": t.error}

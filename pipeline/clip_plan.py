@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,10 @@ def save_plan(plan: DatasetPlan) -> Path:
         (temp / "plan.json").write_text(json.dumps({
             "source": str(plan.source.resolve()), "key": plan.key, "sample_rate": plan.audio.sample_rate,
             "audio_start_s": plan.audio.start_time_s, "speech_origin_s": seg.origin_s, "frame_s": seg.frame_s,
-            "spans": [[span.start_s, span.end_s] for span in seg.clips]}))
+            "spans": [[span.start_s, span.end_s] for span in seg.clips],
+            # for the report's stage_seconds, which the finishing task (elsewhere, later) writes
+            "stages": plan.stages, "started_at": time.time() - (time.perf_counter() - plan.started),
+            "planned_at": time.time()}))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(temp, target)
     except BaseException:
@@ -52,6 +56,20 @@ def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParam
 
     start, end = plan["spans"][index]
     return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params)
+
+
+def restore_timing(plan: DatasetPlan) -> None:
+    """Give a plan re-made by the finishing task the planning task's stage times: the audio decode and the
+    speech search as first measured, "clips" from the fan-out until now, and a "total" counted from the
+    first plan's start (finish_dataset computes it from ``plan.started``)."""
+    try:
+        saved = json.loads((plan.root / PLAN_DIR / "plan.json").read_text())
+        stages, started_at, planned_at = dict(saved["stages"]), float(saved["started_at"]), float(saved["planned_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a plan from an older version: the re-made plan's own times stand
+    now = time.time()
+    plan.stages = {**stages, "clips": now - planned_at}
+    plan.started = time.perf_counter() - (now - started_at)
 
 
 def remove_plan(root: str | os.PathLike[str]) -> None:

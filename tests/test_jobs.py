@@ -1,6 +1,7 @@
 """Video jobs with real django-q2 workers: progress, done, killed-worker retry without duplicates, cancel."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -272,6 +273,10 @@ def test_the_clips_of_one_video_are_shared_by_two_clusters_and_survive_one_being
     assert not [p for p in root.rglob("*") if p.name.startswith(".") and p.is_file()]  # no stray partial files
     assert len(list((root / "clips").glob("*.mp4"))) == 3
     assert all(folder.is_dir() and not any(folder.iterdir()) for folder in scratch)  # used, and left clean
+    # the report's stage times span the whole job (planned here, clips elsewhere, finished by the last clip)
+    stages = json.loads((root / "dataset_report.json").read_text())["stage_seconds"]
+    assert stages["clips"] > 0 and stages["audio_decode"] > 0
+    assert stages["total"] >= stages["audio_decode"] + stages["segmentation"] + stages["clips"] - 0.01
 
 
 def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(team_video):
