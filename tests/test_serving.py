@@ -189,3 +189,11 @@ def test_data_dir_and_database_are_private_even_without_scripts_run(tmp_path):
     assert data_dir.stat().st_mode & 0o777 == 0o700
     for name in ("db.sqlite3", "secret_key"):
         assert (data_dir / name).stat().st_mode & 0o077 == 0, name
+
+
+def test_a_worker_machine_refuses_to_start_without_the_lab_database(tmp_path):
+    """scripts/worker (README "Deploying") needs PostgreSQL: SQLite cannot be shared between machines."""
+    env = {k: v for k, v in clean_env(DATA_DIR=str(tmp_path)).items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+    result = subprocess.run(["bash", "scripts/worker"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr and "cannot share SQLite" in result.stderr
