@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("reports.urls")),
 ]
+
+handler500 = "dataset_site.errors.server_error"

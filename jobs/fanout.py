@@ -119,17 +119,26 @@ class Beating:
 def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
     """Take the next queued clip of this attempt with a conditional UPDATE; None when none is left.
 
-    Longest first: the last clips to start are the short ones, so workers finish close together."""
+    Longest first: the last clips to start are the short ones, so workers finish close together.  The
+    claim survives a database restart: when the UPDATE's answer is lost, this attempt's claim token says
+    whether it was applied, so a clip is never left "running" by a claim nobody holds.
+    """
     claim = secrets.token_hex(16)
     worker = f"{socket.gethostname()}:{os.getpid()}"[:100]
     queued = ClipTask.objects.filter(video_id=video_id, run_token=run_token, status=ClipTask.Status.QUEUED)
+    mine = ClipTask.objects.filter(token=claim)
     while True:
-        pk = queued.order_by("-seconds", "index").values_list("pk", flat=True).first()
+        pk = with_db_retry(lambda: queued.order_by("-seconds", "index").values_list("pk", flat=True).first())
         if pk is None:
             return None
-        if queued.filter(pk=pk).update(status=ClipTask.Status.RUNNING, token=claim, heartbeat=timezone.now(),
-                                       attempts=F("attempts") + 1, worker=worker):
-            return ClipTask.objects.get(pk=pk)
+        try:
+            queued.filter(pk=pk).update(status=ClipTask.Status.RUNNING, token=claim, heartbeat=timezone.now(),
+                                        attempts=F("attempts") + 1, worker=worker)
+        except DOWN:
+            drop_connection()  # applied or not: the claim token tells
+        task = with_db_retry(lambda: mine.first())
+        if task is not None:
+            return task
         # another worker took that one between the two statements: try the next
 
 
@@ -140,15 +149,16 @@ def cut_clip(video_id: int, run_token: str) -> str:
 
     from .params import dataset_params
 
-    if not Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token).exists():
-        settle(video_id, run_token)
+    this_attempt = Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token)
+    if not with_db_retry(this_attempt.exists):
+        with_db_retry(lambda: settle(video_id, run_token))
         return "the video's job is no longer this attempt (cancelled, retried or finished)"
     task = claim_clip(video_id, run_token)
     if task is None:
-        settle(video_id, run_token)
+        with_db_retry(lambda: settle(video_id, run_token))
         return "no clip left to cut"
     index = task.index
-    video = Video.objects.get(pk=video_id)
+    video = with_db_retry(lambda: Video.objects.get(pk=video_id))
     status, error = ClipTask.Status.DONE, ""
     with Beating(task.pk, task.token, video_id, run_token):
         try:

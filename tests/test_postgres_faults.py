@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from catalog.models import Video
 from jobs import service
@@ -52,11 +54,20 @@ def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tm
     try:
         service.enqueue(team_video)
         wait_for(lambda: ClipTask.objects.filter(video=team_video, status="running").exists())
+        browser = Client(raise_request_exception=False)
+        browser.force_login(team_video.uploaded_by)
         connection.close()
         pg_ctl("stop", "-m", "fast", "-w")  # every connection is cut while clips are being cut
-        time.sleep(8)  # heartbeats, finished clips and broker polls all meet a dead server meanwhile
+        started = time.monotonic()
+        page = browser.get(reverse("home"))  # a user meanwhile: told to wait, not shown a bare 500
+        assert page.status_code == 503 and page["Retry-After"] and b"not answering" in page.content
+        time.sleep(max(0.0, 8 - (time.monotonic() - started)))  # heartbeats, finished clips, broker polls fail
         pg_ctl("start", "-w", "-l", os.environ["PG_LOG"], "-o", os.environ["PG_OPTS"])
+        connection.close()
+        assert browser.get(reverse("home")).status_code == 200  # and back as soon as the server is
         wait_for(lambda: finished(team_video), 300)
+        # each clip was claimed once: the workers waited for the server, no watchdog had to hand clips back
+        assert list(ClipTask.objects.filter(video=team_video).values_list("attempts", flat=True)) == [1, 1, 1]
         assert first.poll() is None and second.poll() is None, "a cluster died with the database"
         # and both clusters still take new work
         again = Video.objects.create(dataset=team_video.dataset, original_name="talk3.mp4",

@@ -197,3 +197,30 @@ def test_a_worker_machine_refuses_to_start_without_the_lab_database(tmp_path):
     result = subprocess.run(["bash", "scripts/worker"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr and "cannot share SQLite" in result.stderr
+
+
+def test_a_database_that_is_not_answering_gives_503_with_retry_after_not_a_bare_500(researcher, monkeypatch):
+    from django.db import OperationalError
+    from django.test import Client
+
+    from catalog import access
+
+    client = Client(raise_request_exception=False)
+    client.force_login(researcher)
+
+    def gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(access, "datasets_for", gone)
+    page = client.get(reverse("home"))
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert b"The database is not answering" in page.content and b"Try again in a minute" in page.content
+    tus = client.post("/datasets/1/uploads/", HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_LENGTH="10")
+    assert tus.status_code == 503 and "database" in tus.json()["error"]
+
+    def bug(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(access, "datasets_for", bug)
+    page = client.get(reverse("home"))
+    assert page.status_code == 500 and b"Something went wrong" in page.content and "Retry-After" not in page
