@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models import F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -35,6 +35,15 @@ class Metric:
     def expression(self):
         """The value as a float SQL expression (NULL where not measured); same on SQLite and PostgreSQL."""
         return Cast(KT(self.field), FloatField()) if self.in_json else F(self.field)
+
+    def bulk_expression(self, vendor: str):
+        """As ``expression``, for reading a column of many rows: on SQLite one JSON_EXTRACT instead of the
+        JSON_TYPE + JSON_EXTRACT that a key transform writes (the registry values are numbers or null), which
+        halves a 100,000-clip report's read."""
+        if not self.in_json or vendor != "sqlite":
+            return self.expression()
+        key = self.field.removeprefix(JSON_PREFIX)
+        return Func(F("quality"), Value(f'$."{key}"'), function="JSON_EXTRACT", output_field=FloatField())
 
 
 METRICS: dict[str, Metric] = {

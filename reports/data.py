@@ -67,8 +67,9 @@ def load_columns(clips: QuerySet) -> ClipColumns:
     """One query streamed from the cursor into one float array: at 100k clips building Python rows and model
     instances is what costs, not SQLite's scan."""
     by_field = {m.field: m for m in METRICS.values()}
-    exprs = {f"c_{i}": Coalesce(by_field[name].expression() if name in by_field and by_field[name].in_json else F(name),
-                                Value(NULL), output_field=FloatField()) for i, name in enumerate(COLUMNS)}
+    vendor = connection.vendor
+    exprs = {f"c_{i}": Coalesce(by_field[name].bulk_expression(vendor) if name in by_field and by_field[name].in_json
+                                else F(name), Value(NULL), output_field=FloatField()) for i, name in enumerate(COLUMNS)}
     sql, params = clips.order_by().annotate(**exprs).values_list(*exprs).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
