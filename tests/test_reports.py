@@ -212,3 +212,30 @@ def test_migration_backfills_reports_of_earlier_imports(transactional_db, talk3_
     stored = Video.objects.get(pk=video.pk).report
     assert stored["dropped_segments"] == report["dropped_segments"] and stored["totals"] == report["totals"]
     assert Video.objects.get(pk=stray.pk).report == {}
+
+
+def test_the_report_reads_every_value_as_stored_json_misses_and_nulls_as_gaps(lab):
+    """load_columns takes its own fast paths (one JSON_EXTRACT on SQLite, binary results on PostgreSQL):
+    every value must still be the clip's own, a key that is missing or null a NaN, never 0."""
+    import math
+
+    from reports.data import COLUMNS, load_columns
+
+    clips = list(lab["talks"].clips.order_by("id"))
+    first, second = clips[0], clips[1]
+    first.quality = {k: v for k, v in first.quality.items() if k != "jitter"}  # never measured
+    second.quality = {**second.quality, "sharpness": None}  # measured as nothing
+    Clip.objects.bulk_update([first, second], ["quality"])
+    columns = load_columns(lab["talks"].clips.order_by("id"))
+    row = {int(i): n for n, i in enumerate(columns["id"])}
+    for clip in lab["talks"].clips.all():
+        for name in COLUMNS:
+            got = columns[name][row[clip.pk]]
+            want = clip.quality.get(name.removeprefix("quality__")) if name.startswith("quality__") else \
+                getattr(clip, name)
+            if want is None:
+                assert math.isnan(got), (clip.name, name, got)
+            else:
+                assert got == float(want), (clip.name, name, got, want)
+    assert math.isnan(columns["quality__jitter"][row[first.pk]])
+    assert math.isnan(columns["quality__sharpness"][row[second.pk]])
