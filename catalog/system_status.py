@@ -41,11 +41,16 @@ class WorkerStatus:
     detail: str
 
 
-def worker_status() -> WorkerStatus:
-    """django-q2 clusters that reported a heartbeat through the shared cache."""
+def live_clusters() -> list:
+    """django-q2 clusters (any machine) whose heartbeat is in the shared cache and that are not stopped."""
     from django_q.status import Stat
 
-    stats = [s for s in Stat.get_all() if str(s.status) != "Stopped"]
+    return [s for s in Stat.get_all() if str(s.status) != "Stopped"]
+
+
+def worker_status() -> WorkerStatus:
+    """django-q2 clusters that reported a heartbeat through the shared cache."""
+    stats = live_clusters()
     workers = sum(len(s.workers) for s in stats)
     if not stats:
         return WorkerStatus(0, 0, "no worker is running: start one with `python manage.py qcluster`")

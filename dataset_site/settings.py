@@ -236,8 +236,8 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 300,
     "max_attempts": 3,
-    # each cluster takes from the broker at most one task per worker beyond those running, so the clips of
-    # one video spread over every machine instead of piling up in the first cluster that asks
+    # how many messages a cluster holds beyond those running; clip messages are bound to the video, not to
+    # a clip (jobs.fanout), so what a busy cluster holds does not keep clips from an idle machine
     "queue_limit": env_int("Q_WORKERS", 2),
     "recycle": 50,
     "catch_up": False,

@@ -1,12 +1,12 @@
 """The clips of one video as django-q2 tasks of their own, so any worker process on any machine takes a share.
 
 process_video (jobs.tasks) claims the video, plans it (audio decoded once, speech spans, the plan written
-into the output folder for the others: pipeline.clip_plan) and queues one ``process_clip_task`` per clip
-still to cut.  A clip task claims its ClipTask row with a conditional UPDATE, cuts the clip in its own
-worker process (one MediaPipe per process), and beats while it works.  The task that finds no clip left
-queued or running finishes the video (manifest, report, import) after winning one more conditional
-UPDATE, so that happens exactly once.  Every write names the video attempt (``run_token``): clips of a
-cancelled or superseded attempt stop at once and write nothing.
+into the output folder for the others: pipeline.clip_plan), records one ClipTask row per clip still to cut
+and queues messages bound to the video, not to a clip: the worker that runs one claims the next queued
+clip with a conditional UPDATE, cuts it in its own process (one MediaPipe per process), and beats while it
+works.  The task that finds no clip left queued or running finishes the video (manifest, report, import)
+after winning one more conditional UPDATE, so that happens exactly once.  Every write names the video
+attempt (``run_token``): clips of a cancelled or superseded attempt stop at once and write nothing.
 """
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import os
 import secrets
 import socket
 import threading
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 
 from catalog.models import Video
@@ -45,9 +46,10 @@ def hoard_capacity() -> int:
     clips makes sure every cluster gets work, however small the video (the extra messages find nothing).
     """
     from django_q.conf import Conf
-    from django_q.status import Stat
 
-    stats = [s for s in Stat.get_all() if str(s.status) != "Stopped"]
+    from catalog.system_status import live_clusters
+
+    stats = live_clusters()
     per_cluster = Conf.QUEUE_LIMIT + Conf.BULK
     if not stats:
         return Conf.WORKERS + per_cluster
@@ -176,8 +178,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
 
     def record() -> None:  # repeatable: every write is conditional on this clip attempt's claim
         ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error)
-        left = ClipTask.objects.filter(video_id=video_id, run_token=run_token,
-                                       status__in=[ClipTask.Status.QUEUED, ClipTask.Status.RUNNING]).count()
+        left = unfinished(video_id, run_token).count()
         Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).update(
             clips_done=F("clips_total") - left, heartbeat=timezone.now())
 
@@ -186,10 +187,15 @@ def cut_clip(video_id: int, run_token: str) -> str:
     return f"clip {index}: {status}"
 
 
+def unfinished(video_id: int, run_token: str):
+    """The attempt's clips still queued or being cut."""
+    return ClipTask.objects.filter(video_id=video_id, run_token=run_token,
+                                   status__in=[ClipTask.Status.QUEUED, ClipTask.Status.RUNNING])
+
+
 def settle(video_id: int, run_token: str) -> None:
     """After a clip: finish the video if nothing is left, or let go of a cancelled attempt once it is idle."""
-    left = ClipTask.objects.filter(video_id=video_id, run_token=run_token,
-                                   status__in=[ClipTask.Status.QUEUED, ClipTask.Status.RUNNING])
+    left = unfinished(video_id, run_token)
     running = Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).exists()
     if running and not left.exists():
         from .tasks import finish_video
@@ -217,20 +223,16 @@ def requeue_stalled_clips() -> int:
     for task in ClipTask.objects.filter(status=ClipTask.Status.RUNNING, heartbeat__lt=stale, **alive):
         count += ClipTask.objects.filter(pk=task.pk, status=task.status, token=task.token).update(
             status=ClipTask.Status.QUEUED, token="", heartbeat=now)
-    waiting = {}
-    for video_id, run_token in ClipTask.objects.filter(status=ClipTask.Status.QUEUED, **alive).values_list(
-            "video_id", "run_token"):
-        key = (video_id, run_token)
-        waiting[key] = waiting.get(key, 0) + 1
+    waiting = ClipTask.objects.filter(status=ClipTask.Status.QUEUED, **alive).values(
+        "video_id", "run_token").annotate(queued=Count("id"))
     if not waiting:
         return count
     # a message taken before `stale` is locked until (taken + retry)
     lost_before = stale + timedelta(seconds=settings.Q_CLUSTER["retry"])
-    live: dict[str, int] = {}
-    for message in OrmQ.objects.exclude(lock__gt=now, lock__lt=lost_before):
-        live[message.name()] = live.get(message.name(), 0) + 1
-    for (video_id, run_token), queued in waiting.items():
-        missing = queued - live.get(clip_message_name(video_id), 0)
+    live = Counter(message.name() for message in OrmQ.objects.exclude(lock__gt=now, lock__lt=lost_before))
+    for row in waiting:
+        video_id, run_token = row["video_id"], row["run_token"]
+        missing = row["queued"] - live[clip_message_name(video_id)]
         if missing > 0:
             send_clip_messages(Video.objects.get(pk=video_id), run_token, missing)
     return count

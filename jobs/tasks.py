@@ -102,14 +102,15 @@ def finish_video(video_id: int, token: str) -> None:
     video = Video.objects.get(pk=video_id)
     mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
     try:
-        from pipeline.clip_plan import remove_plan, restore_timing
-        from pipeline.dataset import finish_dataset, plan_dataset
+        from pipeline.clip_plan import remove_plan, restore_timing, saved_audio
+        from pipeline.dataset import failure, finish_dataset, plan_dataset
 
-        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params))
+        # the clips' metadata on disk is the truth about which are complete: plan again, from the saved audio
+        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
+                            audio=saved_audio(video.output_dir))
         restore_timing(plan)
         spans = dict(plan.pending)
-        failed = [{"clip": f"clip_{t.index:04d}", "start_s": round(spans[t.index].start_s, 3),
-                   "end_s": round(spans[t.index].end_s, 3), "reason": t.error}
+        failed = [failure(t.index, spans[t.index], t.error)
                   for t in ClipTask.objects.filter(video_id=video_id, run_token=token, status=ClipTask.Status.FAILED)
                   if t.index in spans]
         result = finish_dataset(plan, dict(plan.complete), failed)

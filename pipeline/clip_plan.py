@@ -45,10 +45,23 @@ def save_plan(plan: DatasetPlan) -> Path:
     return target
 
 
-def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParams) -> ClipJob:
-    folder = Path(root) / PLAN_DIR
+def _saved(folder: Path) -> tuple[dict, AudioTrack]:
     plan = json.loads((folder / "plan.json").read_text())
     audio = AudioTrack(np.load(folder / "audio.npy", mmap_mode="r"), plan["sample_rate"], plan["audio_start_s"])
+    return plan, audio
+
+
+def saved_audio(root: str | os.PathLike[str]) -> AudioTrack | None:
+    """The audio the plan decoded (memory-mapped), or None when there is no readable plan."""
+    try:
+        return _saved(Path(root) / PLAN_DIR)[1]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParams) -> ClipJob:
+    folder = Path(root) / PLAN_DIR
+    plan, audio = _saved(folder)
     flags = np.load(folder / "speech.npy", mmap_mode="r")
 
     def between(start_s: float, end_s: float):

@@ -120,8 +120,11 @@ def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack
 
 
 def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
-                 params: DatasetParams = DatasetParams()) -> DatasetPlan:
-    """Probe, decode the audio once, find the speech spans, and see which clips are already complete."""
+                 params: DatasetParams = DatasetParams(), audio: AudioTrack | None = None) -> DatasetPlan:
+    """Probe, decode the audio once, find the speech spans, and see which clips are already complete.
+
+    ``audio``: the source's audio as an earlier plan decoded it (pipeline.clip_plan), so a second plan of
+    the same recording (the fan-out's finishing task) does not decode it again."""
     source, root = Path(source), Path(output)
     make_smoother(params.smooth)  # reject a bad name before any work
     params.segment.validate()
@@ -135,7 +138,7 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     remove_partials(root)
 
     t = time.perf_counter()
-    audio = decode_audio(source)
+    audio = decode_audio(source) if audio is None else audio
     stages["audio_decode"] = time.perf_counter() - t
     padding = check_audio_length(source, info, audio, params.pad_short_audio)
 
