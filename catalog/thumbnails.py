@@ -7,6 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from pipeline.errors import PipelineError
+from pipeline.probe import open_container
+
 from .models import Clip
 
 THUMB_WIDTH = 160
@@ -30,7 +33,7 @@ def make_thumbnail(clip: Clip) -> Path | None:
     middle = clip.frames // 2
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # unique per request, thread and process
     try:
-        with av.open(str(video)) as container:
+        with open_container(video) as container:  # the one door (pipeline.media_open), even for our own files
             for index, frame in enumerate(container.decode(video=0)):
                 if index >= middle:
                     break
@@ -45,7 +48,7 @@ def make_thumbnail(clip: Clip) -> Path | None:
             for packet in stream.encode():
                 out.mux(packet)
         os.replace(temp, target)
-    except (av.error.FFmpegError, UnboundLocalError):
+    except (av.error.FFmpegError, PipelineError, UnboundLocalError):
         return None
     finally:
         temp.unlink(missing_ok=True)

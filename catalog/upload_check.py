@@ -4,28 +4,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.probe import open_container, still_image_kind
+from pipeline.media_open import NotAVideo
+from pipeline.probe import LIMITS, open_container, video_properties
 
 
 def check_upload(path: Path, display_name: str) -> str | None:
-    """None when the file has a decodable video stream and audio stream, else the reason (one line)."""
+    """None when the file has a decodable video stream and audio stream within the limits, else the reason."""
     import av
 
     try:
         container = open_container(path)
+    except NotAVideo as exc:
+        if exc.picture:
+            return f"{display_name}: {exc.problem}; upload a video of someone talking"
+        return f"{display_name}: {exc.problem}"
     except PipelineError as exc:
         return f"{display_name}: {exc.problem}"
     try:
-        image = still_image_kind(container)
-        if image:
-            return f"{display_name}: a still image ({image}), not a video; upload a video of someone talking"
         if not container.streams.video:
             return f"{display_name}: no video stream; upload a video of someone talking"
         if not container.streams.audio:
             return f"{display_name}: no audio track; a speech dataset needs audio"
+        problem = LIMITS.problems(*video_properties(container))
+        if problem:
+            return f"{display_name}: {problem}"
         try:
             for kind in ("video", "audio"):  # the first frame of each must decode
-                next(iter(container.decode(**{kind: 0})))
+                frame = next(iter(container.decode(**{kind: 0})))
+                if kind == "video" and LIMITS.picture_problem(frame.width, frame.height):
+                    return f"{display_name}: {LIMITS.picture_problem(frame.width, frame.height)}"
         except (av.error.FFmpegError, StopIteration):
             return f"{display_name}: the {kind} stream does not decode; the file is damaged or truncated"
         return None

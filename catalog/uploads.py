@@ -90,6 +90,7 @@ def parse_params(values: dict[str, str]) -> dict:
     return params
 
 
+RECORDING_NAME = "recording"  # an upload's file in its video folder; the user's name is Video.original_name
 MAX_NAME_BYTES = 120  # file systems allow 255 bytes per name; the clips' names add a suffix to the stem
 
 
@@ -307,7 +308,7 @@ def accept(upload: Upload) -> Video:
                                      uploaded_by=upload.user, output_dir="", source_path="", sha256=upload.sha256)
         folder = Path(settings.DATA_DIR) / "videos" / str(video.pk)
         folder.mkdir(parents=True, exist_ok=True)
-        source = folder / upload.filename
+        source = folder / RECORDING_NAME  # server-chosen, no extension: never opened by the user's name
         shutil.move(str(upload.path), source)
         video.source_path = str(source)
         video.output_dir = str(folder / "dataset")

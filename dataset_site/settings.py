@@ -257,7 +257,13 @@ UPLOAD_FREE_MARGIN = env_int("UPLOAD_FREE_MARGIN", 2 * 1024**3)
 # heartbeat is older than JOB_STALE_SECONDS (its worker died) and fails it after JOB_MAX_ATTEMPTS.
 JOB_HEARTBEAT_SECONDS = 5
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
-JOB_MAX_ATTEMPTS = 3
+JOB_MAX_ATTEMPTS = 2  # a recording whose planning hangs or crashes twice is failed for good, saying why
+CLIP_MAX_ATTEMPTS = 2  # the same for one clip: it is left out of the dataset, the others go on
+# A call into FFmpeg that returns no packet for this long is a hang: the attempt is recorded as hung and the
+# worker process exits (jobs.supervise).  A cancelled job's work stops at its next packet, or the process
+# exits after CANCEL_GRACE_SECONDS.
+MEDIA_STALL_SECONDS = env_int("MEDIA_STALL_SECONDS", 60)
+CANCEL_GRACE_SECONDS = 10
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import socket
-import threading
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from catalog.models import Video
 
 from .db_retry import DOWN, drop_connection, with_db_retry
 from .models import ClipTask
+from .supervise import Supervisor
 
 log = logging.getLogger(__name__)
 EXTRACTING = "extracting clips"
@@ -87,35 +87,28 @@ def fan_out(video: Video, token: str, plan) -> int:
     return len(plan.pending)
 
 
-class Beating:
-    """While a clip is cut: a thread refreshes the clip's and the video's heartbeat (the watchdogs' evidence)."""
+def clip_beat(task_pk: int, claim: str, video_pk: int, run_token: str):
+    """The heartbeat of a clip being cut (the clip's and its video's); False once the attempt is not current."""
+    def beat() -> bool:
+        now = timezone.now()
+        ClipTask.objects.filter(pk=task_pk, token=claim).update(heartbeat=now)
+        return bool(Video.objects.filter(pk=video_pk, run_token=run_token, status=Video.Status.RUNNING).update(
+            heartbeat=now))
+    return beat
 
-    def __init__(self, task_pk: int, claim: str, video_pk: int, run_token: str) -> None:
-        self.args = (task_pk, claim, video_pk, run_token)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="clip-heartbeat", daemon=True)
 
-    def run(self) -> None:
-        task_pk, claim, video_pk, run_token = self.args
-        try:
-            while not self.stop.wait(settings.JOB_HEARTBEAT_SECONDS):
-                now = timezone.now()
-                try:
-                    ClipTask.objects.filter(pk=task_pk, token=claim).update(heartbeat=now)
-                    Video.objects.filter(pk=video_pk, run_token=run_token, status=Video.Status.RUNNING).update(
-                        heartbeat=now)
-                except DOWN:  # the database is restarting: keep cutting, beat again next time
-                    drop_connection()
-        finally:
-            drop_connection()
-
-    def __enter__(self) -> "Beating":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join()
+def give_up_or_retry(task: ClipTask, why: str) -> bool:
+    """A clip attempt that hung or whose worker died: queue it again, or after CLIP_MAX_ATTEMPTS fail it for
+    good with ``why``; True when it changed.  Either way a message goes out (to cut it, or to settle)."""
+    if task.attempts >= settings.CLIP_MAX_ATTEMPTS:
+        changed = ClipTask.objects.filter(pk=task.pk, status=ClipTask.Status.RUNNING, token=task.token).update(
+            status=ClipTask.Status.FAILED, error=f"{why} on {task.attempts} attempts; this clip is left out")
+    else:
+        changed = ClipTask.objects.filter(pk=task.pk, status=ClipTask.Status.RUNNING, token=task.token).update(
+            status=ClipTask.Status.QUEUED, token="", heartbeat=timezone.now(), error=why)
+    if changed:
+        send_clip_messages(Video.objects.get(pk=task.video_id), task.run_token, 1)
+    return bool(changed)
 
 
 def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
@@ -162,7 +155,8 @@ def cut_clip(video_id: int, run_token: str) -> str:
     index = task.index
     video = with_db_retry(lambda: Video.objects.get(pk=video_id))
     status, error = ClipTask.Status.DONE, ""
-    with Beating(task.pk, task.token, video_id, run_token):
+    hang = lambda reason: with_db_retry(lambda: give_up_or_retry(task, f"hung: {reason}"))  # noqa: E731
+    with Supervisor(clip_beat(task.pk, task.token, video_id, run_token), hang):
         try:
             plan_file = Path(video.output_dir) / PLAN_DIR / "plan.json"
             if not plan_file.is_file():  # a worker machine without the shared folder (or mounted elsewhere)
@@ -221,8 +215,7 @@ def requeue_stalled_clips() -> int:
     alive = {"video__status": Video.Status.RUNNING, "video__run_token": F("run_token")}
     count = 0
     for task in ClipTask.objects.filter(status=ClipTask.Status.RUNNING, heartbeat__lt=stale, **alive):
-        count += ClipTask.objects.filter(pk=task.pk, status=task.status, token=task.token).update(
-            status=ClipTask.Status.QUEUED, token="", heartbeat=now)
+        count += give_up_or_retry(task, "the worker stopped while cutting this clip (a crash, out of memory or a hang)")
     waiting = ClipTask.objects.filter(status=ClipTask.Status.QUEUED, **alive).values(
         "video_id", "run_token").annotate(queued=Count("id"))
     if not waiting:

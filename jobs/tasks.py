@@ -20,12 +20,14 @@ from django.utils import timezone
 from catalog.importer import import_folder
 from catalog.models import Video
 from pipeline.errors import PipelineError
+from pipeline.media_open import WorkStopped
 
 from .carry_over import apply_carry_over
 from .fanout import EXTRACTING, FINISHING, cut_clip, fan_out, requeue_stalled_clips
 from .models import ClipTask
 from .params import dataset_params
 from .progress import JobCancelled, VideoProgress
+from .supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +75,15 @@ def process_video(video_id: int) -> str:
     try:
         from pipeline.dataset import plan_dataset
 
-        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params))
+        with Supervisor(video_beat(video_id, token), lambda reason: video_hung(video_id, token, reason)):
+            plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
+                                source_name=video.original_name)
         progress.beat(force=True)
         queued = fan_out(video, token, plan)
         if not queued:  # every clip already complete (or none at all): finish now
             finish_video(video_id, token)
         return f"{queued} clip task(s) queued"
-    except JobCancelled:
+    except (JobCancelled, WorkStopped):
         release(video_id, token)
         return "cancelled"
     except Exception as exc:  # noqa: BLE001 - recorded for the user (and re-raised for django-q2's log)
@@ -87,6 +91,27 @@ def process_video(video_id: int) -> str:
         if not isinstance(exc, PipelineError):
             raise
         return f"failed: {exc}"
+
+
+def video_beat(video_id: int, token: str):
+    """The heartbeat of a video's single-task stages; False once the attempt is not current."""
+    def beat() -> bool:
+        return bool(Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=token).update(
+            heartbeat=timezone.now()))
+    return beat
+
+
+def video_hung(video_id: int, token: str, reason: str) -> None:
+    """The plan of a video hung: queue it again, or after JOB_MAX_ATTEMPTS fail it for good, saying why."""
+    from .service import enqueue
+
+    video = Video.objects.get(pk=video_id)
+    mine = Video.objects.filter(pk=video_id, run_token=token, status=Video.Status.RUNNING)
+    if video.attempts >= settings.JOB_MAX_ATTEMPTS:
+        mine.update(status=Video.Status.FAILED, run_token="",
+                    error=f"reading this recording hung on {video.attempts} attempts ({reason}); it is left out")
+    elif mine.update(status=Video.Status.QUEUED, run_token="", stage=f"re-queued: the last attempt hung ({reason})"):
+        enqueue(video)
 
 
 def process_clip_task(video_id: int, run_token: str) -> str:
@@ -107,7 +132,7 @@ def finish_video(video_id: int, token: str) -> None:
 
         # the clips' metadata on disk is the truth about which are complete: plan again, from the saved audio
         plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
-                            audio=saved_audio(video.output_dir))
+                            audio=saved_audio(video.output_dir), source_name=video.original_name)
         restore_timing(plan)
         spans = dict(plan.pending)
         failed = [failure(t.index, spans[t.index], t.error)
@@ -154,7 +179,8 @@ def requeue_stalled() -> int:
         if video.attempts >= settings.JOB_MAX_ATTEMPTS:
             Video.objects.filter(pk=video.pk, status=Video.Status.RUNNING).update(
                 status=Video.Status.FAILED,
-                error=f"the worker stopped {video.attempts} times while processing this video; retry to try again")
+                error=f"the worker stopped {video.attempts} times while processing this video (a crash, out of "
+                      "memory or a hang); retry to try again")
         elif Video.objects.filter(pk=video.pk, status=Video.Status.RUNNING, heartbeat=video.heartbeat).update(
                 status=Video.Status.QUEUED, stage="re-queued after its worker stopped"):
             enqueue(video)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .atomic import atomic_output
 from .errors import InputError
-from .probe import open_container
+from .probe import LIMITS, open_container
 
 SAMPLE_RATE = 16000
 
@@ -109,6 +109,8 @@ def decode_audio(path: str | os.PathLike[str], sample_rate: int = SAMPLE_RATE) -
         try:
             for frame in container.decode(stream):
                 time_s = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                if time_s is not None and time_s > LIMITS.max_duration_s + 60:  # a header may understate the length
+                    raise InputError(path, LIMITS.problems(1, 1, 0.0, time_s))
                 converted = [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
                 if converted:
                     chunks.extend(aligner.place(time_s, np.concatenate(converted)))

@@ -47,6 +47,7 @@ class ClipJob:
     name: str
     index: int
     source_path: str
+    source_name: str  # what the metadata calls the recording (an upload's file has a server-chosen name)
     span_start_s: float  # speech span in container time; the clip covers the frames shown during it
     span_end_s: float
     audio: AudioTrack  # 16 kHz mono from AUDIO_CONTEXT_S before the span to AUDIO_CONTEXT_S after it
@@ -162,7 +163,7 @@ def _process_clip(job: ClipJob) -> dict:
     if not face.any():
         raise ClipFailed("no face found in any frame")
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    table_meta = {"source": Path(job.source_path).name, "fps": fps}
+    table_meta = {"source": job.source_name, "fps": fps}
     write_table(files.blendshapes, records, table_meta)
     clock = time.perf_counter()
 
@@ -195,7 +196,7 @@ def _process_clip(job: ClipJob) -> dict:
     metadata = {
         "clip": job.name,
         "index": job.index,
-        "source": Path(job.source_path).name,
+        "source": job.source_name,
         "source_start_s": round(start_s, 6),
         "source_end_s": round(end_s, 6),
         "speech_span_s": [round(job.span_start_s, 6), round(job.span_end_s, 6)],

@@ -31,7 +31,7 @@ def save_plan(plan: DatasetPlan) -> Path:
         seg = plan.segmentation
         np.save(temp / "speech.npy", np.asarray(seg.speech_flags, bool))
         (temp / "plan.json").write_text(json.dumps({
-            "source": str(plan.source.resolve()), "key": plan.key, "sample_rate": plan.audio.sample_rate,
+            "source": str(plan.source.resolve()), "source_name": plan.source_name, "key": plan.key, "sample_rate": plan.audio.sample_rate,
             "audio_start_s": plan.audio.start_time_s, "speech_origin_s": seg.origin_s, "frame_s": seg.frame_s,
             "spans": [[span.start_s, span.end_s] for span in seg.clips],
             # for the report's stage_seconds, which the finishing task (elsewhere, later) writes
@@ -68,7 +68,8 @@ def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParam
         return flags_between(flags, plan["speech_origin_s"], plan["frame_s"], start_s, end_s)
 
     start, end = plan["spans"][index]
-    return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params)
+    return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params,
+                    plan.get("source_name"))
 
 
 def restore_timing(plan: DatasetPlan) -> None:

@@ -213,7 +213,7 @@ class SpanReader:
         if self.start_s is None:
             self.start_s = t
         self.frames += 1
-        return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame), t, next_t - t, frame)
+        return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame, self.path), t, next_t - t, frame)
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,10 @@ class DatasetResult:
     audio_padding: list[dict] = field(default_factory=list)
 
 
-def params_key(source: Path, params: DatasetParams) -> str:
+def params_key(source: Path, params: DatasetParams, source_name: str | None = None) -> str:
     """Changes whenever the input file or any parameter that shapes the output changes."""
     stat = source.stat()
-    ident = {"source": source.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, **params.as_dict()}
+    ident = {"source": source_name or source.name, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, **params.as_dict()}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -102,29 +102,32 @@ class DatasetPlan:
     pending: list[tuple[int, Span]]
     stages: dict[str, float]
     started: float
+    source_name: str  # what the clips and the report call the recording (the user's file name)
 
     def job(self, index: int, span: Span) -> ClipJob:
         return clip_job(self.root, self.source, index, span, self.audio, self.segmentation.flags_between,
-                        self.key, self.params)
+                        self.key, self.params, self.source_name)
 
 
 def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack, flags_between, key: str,
-             params: DatasetParams) -> ClipJob:
+             params: DatasetParams, source_name: str | None = None) -> ClipJob:
     """The work order of one clip: its span, its audio with context either side, its VAD flags, the settings."""
     lo, hi = span.start_s - AUDIO_CONTEXT_S, span.end_s + AUDIO_CONTEXT_S
     return ClipJob(root=str(root), name=clip_name(index), index=index, source_path=str(source.resolve()),
-                   span_start_s=span.start_s, span_end_s=span.end_s, audio=audio.excerpt(lo, hi),
+                   source_name=source_name or source.name, span_start_s=span.start_s, span_end_s=span.end_s, audio=audio.excerpt(lo, hi),
                    speech=flags_between(lo, hi), params_key=key, params=params.as_dict(),
                    smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
                    qc=params.qc, model=params.model, encode=params.encode)
 
 
 def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
-                 params: DatasetParams = DatasetParams(), audio: AudioTrack | None = None) -> DatasetPlan:
+                 params: DatasetParams = DatasetParams(), audio: AudioTrack | None = None,
+                 source_name: str | None = None) -> DatasetPlan:
     """Probe, decode the audio once, find the speech spans, and see which clips are already complete.
 
     ``audio``: the source's audio as an earlier plan decoded it (pipeline.clip_plan), so a second plan of
-    the same recording (the fan-out's finishing task) does not decode it again."""
+    the same recording (the fan-out's finishing task) does not decode it again.  ``source_name``: what
+    the clips call the recording when its file has a server-chosen name (uploads), else the file's name."""
     source, root = Path(source), Path(output)
     make_smoother(params.smooth)  # reject a bad name before any work
     params.segment.validate()
@@ -146,7 +149,8 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     segmentation = segment_speech(audio, params.segment)
     stages["segmentation"] = time.perf_counter() - t
 
-    key = params_key(source, params)
+    source_name = source_name or source.name
+    key = params_key(source, params, source_name)
     complete: dict[int, dict] = {}
     pending: list[tuple[int, Span]] = []
     for index, span in enumerate(segmentation.clips):
@@ -156,7 +160,7 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
         else:
             pending.append((index, span))
     return DatasetPlan(source, root, params, info, audio, padding, segmentation, key, complete, pending, stages,
-                       started)
+                       started, source_name)
 
 
 def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dict],
@@ -166,7 +170,7 @@ def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dic
     failed = sorted(failed, key=lambda f: f["clip"])
     write_manifest(plan.root, clips)
     plan.stages["total"] = time.perf_counter() - plan.started
-    report = write_reports(plan.root, plan.source, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
+    report = write_reports(plan.root, plan.source_name, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
                            plan.params, plan.stages, plan.padding)
     return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped,
                          len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .probe import open_container, upright_turns
+from .probe import check_picture, open_container, upright_turns
 
 @dataclass(frozen=True)
 class DecodedFrame:
@@ -94,7 +94,7 @@ class VideoFrameReader:
                     else:  # rare: a frame with no PTS gets the next nominal slot
                         time_s = (last_time + fallback_step) if last_time is not None else 0.0
                     last_time = time_s
-                    yield DecodedFrame(self.frames_decoded, frame.pts, time_s, frame_to_rgb(frame))
+                    yield DecodedFrame(self.frames_decoded, frame.pts, time_s, frame_to_rgb(frame, self.path))
                     self.frames_decoded += 1
             indexed = any(name in container.format.name for name in ("mp4", "mov"))
             if self.problem is None and indexed and stream.frames and packets_read < stream.frames:
@@ -104,12 +104,13 @@ class VideoFrameReader:
             container.close()
 
 
-def frame_to_rgb(frame) -> np.ndarray:
+def frame_to_rgb(frame, path: str | os.PathLike[str] | None = None) -> np.ndarray:
     """Upright RGB24 as a C-contiguous array.
 
     PyAV pads each row to a multiple of 64 bytes when width*3 is not one; the
     resulting strided view makes MediaPipe silently find no face, hence the copy.
     """
+    check_picture(path, frame.width, frame.height)  # before the copy: a stream may grow mid-way
     rgb = frame.to_ndarray(format="rgb24")
     turns = upright_turns(frame.rotation or 0)
     if turns:

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .media_open import check_readable_file, open_media as open_container  # noqa: F401 - the one door
+
+__all__ = ["LIMITS", "MediaLimits", "VideoInfo", "check_picture", "check_readable_file", "open_container", "probe",
+           "upright_turns", "video_properties"]
 
 
 @dataclass(frozen=True)
@@ -30,41 +34,59 @@ class VideoInfo:
     audio_channels: int | None
 
 
-def check_readable_file(path: str | os.PathLike[str]) -> Path:
-    """Raise InputError unless ``path`` is a non-empty regular file we may read."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(p, "file not found")
-    if p.is_dir():
-        raise InputError(p, "is a directory, not a video file")
-    if not os.access(p, os.R_OK):
-        raise InputError(p, "permission denied: the file is not readable")
-    if p.stat().st_size == 0:
-        raise InputError(p, "file is empty (0 bytes)")
-    return p
+@dataclass(frozen=True)
+class MediaLimits:
+    """The largest recording this product processes; each refusal names the limit it broke.
+
+    A frame is decoded into memory whole (RGB, plus the decoder's own copies), so the picture size bounds a
+    worker's memory: an 8192x8192 file of 269 KB needed 4.6 GB.  The limits cover 4K UHD and DCI 4K, phone
+    slow motion up to 120 fps, and four-hour recordings (the plan holds the whole audio at 16 kHz: 0.9 GB).
+    """
+
+    max_side: int = 4096
+    max_pixels: int = 4096 * 2304
+    max_fps: float = 120.0
+    max_duration_s: float = 4 * 3600.0
+
+    def picture_problem(self, width: int, height: int) -> str | None:
+        if max(width, height) > self.max_side or width * height > self.max_pixels:
+            return (f"the picture is {width}x{height}; the limit is {self.max_side} pixels a side and "
+                    f"{self.max_pixels / 1e6:.1f} megapixels (4K): scale the video down first")
+        return None
+
+    def problems(self, width: int, height: int, fps: float, duration_s: float | None) -> str | None:
+        """Why a video of these properties is refused, or None."""
+        picture = self.picture_problem(width, height)
+        if picture:
+            return picture
+        if fps > self.max_fps:
+            return f"the frame rate is {fps:.0f} fps; the limit is {self.max_fps:.0f} fps: convert it to 30 fps first"
+        if duration_s is not None and duration_s > self.max_duration_s:
+            return (f"the recording lasts {duration_s / 3600:.1f} h; the limit is {self.max_duration_s / 3600:.0f} h: "
+                    "cut it into parts first")
+        return None
 
 
-def open_container(path: str | os.PathLike[str]):
-    """Open with PyAV, turning FFmpeg's errors into a one-line InputError."""
-    import av
-
-    p = check_readable_file(path)
-    try:
-        return av.open(str(p), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise InputError(p, f"not a readable video file (FFmpeg: {reason}; the file may be truncated or not a video)") from None
+LIMITS = MediaLimits()
 
 
-IMAGE_FORMATS = {"image2", "gif", "ico", "tiff_pipe"}
+def check_picture(path: str | os.PathLike[str], width: int, height: int) -> None:
+    """Raise InputError for a decoded frame over the size limit (a stream may change size midway)."""
+    problem = LIMITS.picture_problem(width, height)
+    if problem:
+        raise InputError(path, problem)
 
 
-def still_image_kind(container) -> str | None:
-    """The image type when FFmpeg opened a picture (PNG, JPEG, GIF...) rather than a video, else None."""
-    name = container.format.name.split(",")[0]
-    if name.endswith("_pipe") or name in IMAGE_FORMATS:
-        return name.removesuffix("_pipe").upper()
-    return None
+def video_properties(container) -> tuple[int, int, float, float | None]:
+    """Stored width, height, average frame rate and duration of the first video stream."""
+    video = container.streams.video[0]
+    fps = float(video.average_rate or 0.0)
+    duration = None
+    if video.duration is not None and video.time_base is not None:
+        duration = float(video.duration * video.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    return video.codec_context.width, video.codec_context.height, fps, duration
 
 
 def upright_turns(rotation_ccw: float) -> int:
@@ -94,9 +116,6 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     container = open_container(path)
     p = Path(path)
     try:
-        image = still_image_kind(container)
-        if image:
-            raise InputError(p, f"a still image ({image}), not a video")
         if not container.streams.video:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "nothing"
             raise InputError(p, f"no video stream (the file holds {kinds})")
@@ -105,15 +124,14 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         width, height = ctx.width, ctx.height
         if not width or not height:
             raise InputError(p, "video stream has no picture size: the file is corrupt")
+        _, _, fps, duration = video_properties(container)
+        problem = LIMITS.problems(width, height, fps, duration)
+        if problem:
+            raise InputError(p, problem)
         rotation = first_frame_rotation(container, video)
         if upright_turns(rotation) % 2:
             width, height = height, width
-        fps = float(video.average_rate or video.guessed_rate or 0.0)
-        duration = None
-        if video.duration is not None and video.time_base is not None:
-            duration = float(video.duration * video.time_base)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000
+        fps = fps or float(video.guessed_rate or 0.0)
         start = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
         audio = container.streams.audio[0] if container.streams.audio else None
         return VideoInfo(

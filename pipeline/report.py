@@ -59,13 +59,13 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
     return tips
 
 
-def build_report(source: Path, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
+def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
                  audio_padding: list[dict] = ()) -> dict:
     scores = np.array([c["quality_score"] for c in clips], dtype=float)
     speech = sum(c["duration_s"] for c in clips)
     return {
-        "source": source.name,
+        "source": source,
         "source_duration_s": round(info.duration_s or audio_duration_s, 3),
         "video": {"width": info.width, "height": info.height, "fps": round(info.average_fps, 3),
                   "codec": info.video_codec, "rotation": info.rotation},
@@ -161,7 +161,7 @@ td,th{{border:1px solid #d9dde5;padding:.2rem .5rem;font-size:.9rem}}th{{backgro
 </body></html>"""
 
 
-def write_reports(root: Path, source: Path, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
+def write_reports(root: Path, source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                   clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
                   audio_padding: list[dict] = ()) -> dict:
     report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages, audio_padding)

@@ -224,3 +224,56 @@ def test_a_database_that_is_not_answering_gives_503_with_retry_after_not_a_bare_
     monkeypatch.setattr(access, "datasets_for", bug)
     page = client.get(reverse("home"))
     assert page.status_code == 500 and b"Something went wrong" in page.content and "Retry-After" not in page
+
+
+def slow_body(port: int, path: str, length: int) -> socket.socket:
+    """Complete headers, then the first byte of a ``length``-byte body: the rest comes a byte at a time, or never."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                 f"Cookie: csrftoken=abcdefghijklmnopqrstuvwxyz012345\r\nContent-Length: {length}\r\n\r\nu".encode())
+    return sock
+
+
+def test_slow_request_bodies_do_not_starve_the_server(server):
+    """Issue #22 (3): 40 connections trickle a 100 KB log-in body and 8 a 4 MB one, a byte every 5 s, for 30 s;
+    with 4 threads, normal pages still come back at once."""
+    trickling = [slow_body(server.port, "/accounts/login/", 100_000) for _ in range(40)]
+    trickling += [slow_body(server.port, "/datasets/1/uploads/x/", 4_000_000) for _ in range(8)]
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            for sock in trickling:
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    pass
+            for _ in range(2):
+                t = time.monotonic()
+                assert server.get("/accounts/login/").status == 200
+                assert time.monotonic() - t < 3, "a page waited for a thread"
+            time.sleep(5)
+    finally:
+        for sock in trickling:
+            sock.close()
+
+
+def test_a_large_body_that_starts_fast_then_trickles_is_cut_off(server):
+    """A thread reads a large body only after its first 256 KB came; from then it must keep up 16 KB/s."""
+    sock = slow_body(server.port, "/accounts/login/", 2_000_000)  # under Django's 2.5 MB form limit: read whole
+    try:
+        sock.sendall(b"x" * 300_000)
+        started = time.monotonic()
+        sock.settimeout(1)
+        ended = False
+        while time.monotonic() - started < 20 and not ended:
+            try:
+                sock.sendall(b"x")
+                ended = sock.recv(65536) == b""
+            except socket.timeout:
+                continue
+            except OSError:
+                ended = True
+        assert ended, "a trickling body kept its thread for 20 s"
+        assert time.monotonic() - started < 12
+    finally:
+        sock.close()

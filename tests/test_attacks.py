@@ -1,0 +1,229 @@
+"""Issue #22: the second attack's findings, each rebuilt here at run time and shown to fail without its fix."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from django.conf import settings
+
+from pipeline import media_open
+from pipeline.errors import InputError
+from tests.conftest import REPO
+from tests.media_factory import write_av
+from tests.test_extract_command import assert_one_line_error
+from tests.test_uploads import client_for, lab, upload_all  # noqa: F401 - lab is a fixture
+
+TS_PACKET = 188
+
+
+def remux_ts(src: Path, dst: Path, seconds: float | None = None) -> Path:
+    """``src`` as MPEG-TS (packet copy), optionally only its first ``seconds``."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mpegts") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for packet in inp.demux():
+            if packet.dts is None or packet.stream.index not in streams:
+                continue
+            if seconds is not None and packet.pts is not None and float(packet.pts * packet.time_base) > seconds:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
+def playlist_polyglot(target: str, decoy_ts: bytes, live: bool = False) -> bytes:
+    """The attack of finding 1: an HLS playlist naming ``target``, padded to a TS packet boundary, then a real
+    MPEG-TS clip with audio as a decoy (it passes a check that lets FFmpeg guess the format).  ``live``: no
+    #EXT-X-ENDLIST, the variant of finding 2 that hung a worker."""
+    head = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{target}\n" + ("" if live else "#EXT-X-ENDLIST\n")
+    raw = head.encode()
+    raw += b"#" * ((TS_PACKET - (len(raw) + 1) % TS_PACKET) % TS_PACKET) + b"\n"
+    assert len(raw) % TS_PACKET == 0
+    return raw + decoy_ts
+
+
+@pytest.fixture
+def victim(tmp_path, media):
+    """Another team's recording in its video folder, as MPEG-TS (FFmpeg followed .ts, .mkv and .mp4 alike)."""
+    folder = Path(settings.DATA_DIR) / "videos" / "9"
+    folder.mkdir(parents=True, exist_ok=True)
+    return remux_ts(media("retalk_face2.mp4"), folder / "interview.ts")  # as the previous version stored it
+
+
+@pytest.fixture
+def decoy(tmp_path, media) -> bytes:
+    return remux_ts(media("retalk_face1.mp4"), tmp_path / "decoy.ts", seconds=2.0).read_bytes()
+
+
+def test_without_the_fix_ffmpeg_follows_the_playlist_into_the_other_folder(tmp_path, victim, decoy):
+    """The attack as the report describes it, against bare FFmpeg: it is real, so the test below means something."""
+    evil = tmp_path / "evil.m3u8"
+    evil.write_bytes(playlist_polyglot(str(victim), decoy))
+    with av.open(str(evil)) as container:
+        assert container.format.name == "hls"
+        assert container.duration / 1e6 > 4  # the other team's 5 s recording, not the 2 s decoy
+
+
+@pytest.mark.parametrize("live", [False, True])
+@pytest.mark.parametrize("absolute", [False, True])
+def test_a_playlist_polyglot_upload_is_refused_and_reads_nothing(lab, victim, decoy, live, absolute):
+    target = str(victim) if absolute else "../9/interview.ts"
+    data = playlist_polyglot(target, decoy, live=live)
+    started = time.monotonic()
+    response = upload_all(client_for("ana"), lab["dataset"], data, "evil.m3u8")
+    assert response.status_code == 422
+    assert "an HLS playlist" in response.json()["error"] and "evil.m3u8" in response.json()["error"]
+    assert time.monotonic() - started < 10, "the live playlist must not make anything wait"
+    assert not lab["dataset"].videos.exists()
+    assert not list((Path(settings.DATA_DIR) / "uploads").glob("*.part"))
+
+
+@pytest.mark.parametrize("content", [
+    b"\xef\xbb\xbf#EXTM3U\n../9/recording\n",  # with a byte-order mark
+    b"  \n#extm3u\n../9/recording\n",  # after blank lines, lower case
+    b"ffconcat version 1.0\nfile '../9/recording'\n",  # FFmpeg's concat script
+    b"<?xml version='1.0'?><MPD><Period><AdaptationSet><Representation><BaseURL>../9/recording</BaseURL>"
+    b"</Representation></AdaptationSet></Period></MPD>",  # DASH
+])
+def test_other_indirect_formats_are_refused_by_content_whatever_their_name(tmp_path, content):
+    path = tmp_path / "talk.mp4"
+    path.write_bytes(content + b"#" * 400)
+    with pytest.raises(InputError, match="not a readable video file"):
+        media_open.open_media(path)
+
+
+def test_even_a_playlist_demuxer_forced_open_cannot_reach_a_second_file(tmp_path, victim, decoy):
+    """The second lock: every open goes through a file handle with an io_open that refuses other files."""
+    evil = tmp_path / "evil.m3u8"
+    evil.write_bytes(playlist_polyglot(str(victim), decoy))
+    with open(evil, "rb") as fh, pytest.raises(InputError, match="may not open other files"):
+        media_open.open_forced(evil, fh, media_open.Container("hls", "HLS"))
+
+
+@pytest.mark.parametrize("command", ["make_dataset", "extract"])
+def test_the_commands_refuse_the_polyglot_too(tmp_path, victim, decoy, command):
+    evil = tmp_path / "evil.m3u8"
+    evil.write_bytes(playlist_polyglot(str(victim), decoy))
+    out = ["-o", str(tmp_path / "out")] if command == "make_dataset" else ["--output", str(tmp_path / "out.csv")]
+    proc = subprocess.run([sys.executable, "manage.py", command, *(["--no-progress", str(evil)] if command == "make_dataset" else ["--video", str(evil)]), *out], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert_one_line_error(proc, "evil.m3u8", "an HLS playlist")
+
+
+def test_an_upload_is_stored_under_a_server_chosen_name_and_keeps_its_own_for_display(lab, media):
+    response = upload_all(client_for("ana"), lab["dataset"], media("retalk_face1.mp4").read_bytes(), "interview.m3u8")
+    assert response.status_code == 204, response.content
+    video = lab["dataset"].videos.get()
+    assert Path(video.source_path).name == "recording" and video.original_name == "interview.m3u8"
+
+
+def test_a_fifo_is_refused_instead_of_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "talk.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        media_open.open_media(fifo)
+
+
+# --- finding 5: sizes that cost gigabytes -----------------------------------------------------------------
+
+def speech(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (0.3 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
+
+
+@pytest.mark.parametrize("size, fps, limit", [((4608, 256), 25, "4096 pixels a side"),
+                                               ((3840, 2880), 25, "megapixels"),
+                                               ((64, 48), 240, "120 fps")])
+def test_oversized_videos_are_refused_naming_the_limit(lab, tmp_path, size, fps, limit):
+    path = write_av(tmp_path / "big.mp4", 0.4 if fps > 100 else 0.2, speech(1.0), fps=fps, size=size)
+    response = upload_all(client_for("ana"), lab["dataset"], path.read_bytes(), "big.mp4")
+    assert response.status_code == 422 and limit in response.json()["error"]
+    proc = subprocess.run([sys.executable, "manage.py", "make_dataset", "--no-progress", str(path), "-o",
+                           str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(proc, "big.mp4", limit)
+
+
+def test_a_video_at_the_limit_is_accepted(lab, tmp_path):
+    path = write_av(tmp_path / "uhd.mp4", 0.2, speech(1.0), size=(3840, 2160))
+    assert upload_all(client_for("ana"), lab["dataset"], path.read_bytes(), "uhd.mp4").status_code == 204
+
+
+# --- finding 2: hangs and cancels are supervised --------------------------------------------------------
+
+class Blocking:
+    """A file object whose reads block until released: FFmpeg waiting on storage that stopped answering."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.position, self.release = data, 0, threading.Event()
+
+    def read(self, n: int = -1) -> bytes:
+        self.release.wait()
+        chunk = self.data[self.position:self.position + (n if n >= 0 else len(self.data))]
+        self.position += len(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = {0: 0, 1: self.position, 2: len(self.data)}[whence] + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def test_a_call_into_ffmpeg_that_never_returns_is_ended_as_a_hang(settings, media):
+    from jobs.supervise import EXIT_HUNG, Supervisor
+
+    settings.MEDIA_STALL_SECONDS = 1
+    stuck = Blocking(media("retalk_face1.mp4").read_bytes())
+    opener = threading.Thread(target=lambda: media_open.open_forced(Path("x.mp4"), stuck, media_open.CONTAINERS["mov"]),
+                              daemon=True)
+    hangs, exits = [], []
+    with Supervisor(beat=lambda: True, on_hang=hangs.append, exit=exits.append):
+        opener.start()
+        deadline = time.monotonic() + 10
+        while not exits and time.monotonic() < deadline:
+            time.sleep(0.1)
+    stuck.release.set()
+    opener.join(10)
+    assert exits == [EXIT_HUNG]
+    assert len(hangs) == 1 and "no new packet from the recording for" in hangs[0]
+
+
+def test_a_cancel_stops_a_decode_at_its_next_packet(settings, media):
+    from jobs.supervise import Supervisor
+    from pipeline.decode import VideoFrameReader
+
+    settings.JOB_HEARTBEAT_SECONDS = 0.2
+    current = threading.Event()
+    current.set()
+    decoded = []
+    with Supervisor(beat=current.is_set, on_hang=lambda reason: None, exit=lambda code: None):
+        with pytest.raises(media_open.WorkStopped):
+            for frame in VideoFrameReader(media("talk3.mp4")):
+                decoded.append(frame.index)
+                if frame.index == 20:
+                    current.clear()  # the user pressed cancel
+                time.sleep(0.01)
+    assert 20 < len(decoded) < 534, "the decode stopped soon after the cancel, before the end"
+
+
+def test_work_stuck_after_a_cancel_ends_its_process(settings):
+    from jobs.supervise import EXIT_STUCK_AFTER_CANCEL, Supervisor
+
+    settings.JOB_HEARTBEAT_SECONDS, settings.CANCEL_GRACE_SECONDS = 0.2, 1
+    exits = []
+    with Supervisor(beat=lambda: False, on_hang=lambda reason: None, exit=exits.append):
+        deadline = time.monotonic() + 5
+        while not exits and time.monotonic() < deadline:
+            time.sleep(0.1)  # "work" that never reads another packet
+    assert exits and exits[0] == EXIT_STUCK_AFTER_CANCEL
