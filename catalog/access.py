@@ -34,6 +34,16 @@ def role_in(user, team: Team) -> str | None:
     return Membership.objects.filter(user=user, team=team).values_list("role", flat=True).first()
 
 
+def posted_id(value: str | None, what: str) -> int:
+    """An id sent in a form or query, as an int; a 400 saying which value is wrong when it is not one."""
+    from django.core.exceptions import BadRequest
+
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise BadRequest(f"{what} must be the number of one of your {what}s")
+    return int(text)
+
+
 def get_dataset(user, pk: int, min_role: str = Role.VIEWER) -> Dataset:
     return get_object_or_404(datasets_for(user, min_role).select_related("team"), pk=pk)
 

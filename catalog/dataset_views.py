@@ -16,7 +16,7 @@ NAME_MAX = 200
 
 @require_POST
 def dataset_create(request: HttpRequest) -> HttpResponse:
-    team = get_object_or_404(access.teams_for(request.user, Role.MEMBER), pk=request.POST.get("team") or 0)
+    team = get_object_or_404(access.teams_for(request.user, Role.MEMBER), pk=access.posted_id(request.POST.get("team"), "team"))
     name = request.POST.get("name", "").strip()
     if not name or len(name) > NAME_MAX:
         messages.error(request, f"A dataset needs a name of 1 to {NAME_MAX} characters.")

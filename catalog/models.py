@@ -207,6 +207,13 @@ class Upload(models.Model):
         return Path(settings.DATA_DIR) / "uploads" / f"{self.id}.part"
 
 
+class UploadRefusal(models.Model):
+    """That a user's upload was refused (its row and bytes are gone): counted to limit refusals per hour."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+
 class ApiToken(models.Model):
     """A key for scripts (curl -H "Authorization: Token KEY"); only its sha256 is stored."""
 

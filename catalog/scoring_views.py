@@ -6,7 +6,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from pipeline.scoring import COMPONENTS, DEFAULT_WEIGHTS, PRESETS, validate_weights
+from django.db import transaction
+
+from pipeline.scoring import COMPONENTS, DEFAULT_WEIGHTS, MAX_WEIGHT, PRESETS, validate_weights
 
 from . import access
 from .models import Role
@@ -31,7 +33,7 @@ class WeightsForm(forms.Form):
     def __init__(self, *args, initial_weights: dict[str, float], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in COMPONENTS:
-            self.fields[name] = forms.FloatField(min_value=0, required=False, initial=initial_weights.get(name, 0),
+            self.fields[name] = forms.FloatField(min_value=0, max_value=MAX_WEIGHT, required=False, initial=initial_weights.get(name, 0),
                                                  label=name, help_text=COMPONENT_HELP.get(name, ""))
 
     def weights(self) -> dict[str, float]:
@@ -67,9 +69,10 @@ def dataset_scoring(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(None, str(exc))
             if weights is None:
                 return render(request, "catalog/dataset_scoring.html", _context(dataset, form, current), status=400)
-        dataset.score_weights = {} if weights == DEFAULT_WEIGHTS else weights
-        dataset.save(update_fields=["score_weights"])
-        count = rescore(dataset, weights)
+        with transaction.atomic():  # the weights and the scores they give change together, or not at all
+            dataset.score_weights = {} if weights == DEFAULT_WEIGHTS else weights
+            dataset.save(update_fields=["score_weights"])
+            count = rescore(dataset, weights)
         messages.success(request, f"Re-scored {count} clips with the new weights.")
         return redirect("dataset_scoring", pk=pk)
     return render(request, "catalog/dataset_scoring.html", _context(dataset, form, current))

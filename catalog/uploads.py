@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods
 from jobs.params import DEFAULTS, RANGES
 
 from . import access, upload_hash
-from .models import Role, Upload, Video
+from .models import Role, Upload, UploadRefusal, Video
 from .upload_check import check_upload
 
 TUS_VERSION = "1.0.0"
@@ -114,6 +114,12 @@ def uploads_dir() -> Path:
 
 def quota_problem(user, length: int) -> tuple[int, str] | None:
     """Why a new upload of `length` bytes cannot start now: a per-user cap, or the disk's free space."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    refused = UploadRefusal.objects.filter(user=user, created__gte=hour_ago).count()
+    if refused >= settings.UPLOAD_MAX_REFUSED_PER_HOUR:
+        return 429, (f"{refused} of your uploads were refused in the last hour; the limit is "
+                     f"{settings.UPLOAD_MAX_REFUSED_PER_HOUR}: check your files (the reasons were given) and try "
+                     "again later")
     open_uploads = Upload.objects.filter(user=user, video__isnull=True, error="")
     if open_uploads.count() >= settings.UPLOAD_MAX_OPEN:
         return 429, (f"you have {settings.UPLOAD_MAX_OPEN} unfinished uploads; finish or cancel one first "
@@ -147,6 +153,7 @@ def expire_uploads() -> int:
     for upload in stale:
         upload.path.unlink(missing_ok=True)
         upload.delete()
+    UploadRefusal.objects.filter(created__lt=timezone.now() - timedelta(hours=1)).delete()
     return len(stale)
 
 
@@ -254,13 +261,22 @@ def finish(upload: Upload) -> HttpResponse:
     """All bytes are in: check the file by content; the same file already in the dataset waits for the
     user's choice (metadata ``duplicate``: ``ask``, the default, ``keep`` or ``skip``); else it becomes a
     video and a job."""
+    if upload.sha256:  # checked and hashed already: a repeated final PATCH (waiting for a duplicate decision)
+        return answer_complete(upload)
     problem = check_upload(upload.path, upload.filename)
-    if problem:
+    if problem:  # nothing of a refused upload is kept: its bytes, its row; only that it was refused, for the limit
         upload.path.unlink(missing_ok=True)
-        Upload.objects.filter(pk=upload.pk).update(error=problem)
+        with transaction.atomic():
+            Upload.objects.filter(pk=upload.pk).delete()
+            UploadRefusal.objects.create(user_id=upload.user_id)
         return error(422, problem)
     upload.sha256 = upload_hash.digest(str(upload.pk), upload.path, upload.length)
     Upload.objects.filter(pk=upload.pk).update(sha256=upload.sha256)
+    return answer_complete(upload)
+
+
+def answer_complete(upload: Upload) -> HttpResponse:
+    """A checked, hashed upload: ask about a duplicate (or skip it, as asked), else accept it."""
     choice = (upload.params or {}).get("duplicate", "ask")
     same = Video.objects.filter(dataset=upload.dataset, sha256=upload.sha256).order_by("created").first()
     if same is not None and choice != "keep":

@@ -250,6 +250,7 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024**3)  # per file; bigger
 UPLOAD_CHUNK_BYTES = 8 * 1024**2  # what the browser client sends per PATCH
 UPLOAD_MAX_OPEN = env_int("UPLOAD_MAX_OPEN", 20)
 UPLOAD_MAX_OPEN_BYTES = env_int("UPLOAD_MAX_OPEN_BYTES", 100 * 1024**3)
+UPLOAD_MAX_REFUSED_PER_HOUR = env_int("UPLOAD_MAX_REFUSED_PER_HOUR", 30)  # refused files per user and hour
 UPLOAD_EXPIRE_HOURS = env_int("UPLOAD_EXPIRE_HOURS", 24)
 UPLOAD_FREE_MARGIN = env_int("UPLOAD_FREE_MARGIN", 2 * 1024**3)
 

@@ -59,6 +59,12 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
     return tips
 
 
+def plotly_text(text: str) -> str:
+    """A user's string (a file name, a tag) as Plotly draws it: Plotly renders HTML in titles and hover text
+    (a name like ``<a href=...>`` became a live link), and decodes entities, so escaping shows it as typed."""
+    return html.escape(str(text), quote=True)
+
+
 def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
                  audio_padding: list[dict] = ()) -> dict:
@@ -125,7 +131,7 @@ def render_html(report: dict) -> str:
     fig.add_trace(go.Scatter(x=[r["lip_sync_offset_ms"] for r in rows], y=[r["lip_sync_confidence"] for r in rows],
                              mode="markers", text=[f"{r['clip']}: {r['lip_sync_verdict']}" for r in rows],
                              name="lip sync"), row=2, col=2)
-    fig.update_layout(height=800, barmode="group", showlegend=True, title=f"Dataset report: {report['source']}")
+    fig.update_layout(height=800, barmode="group", showlegend=True, title=f"Dataset report: {plotly_text(report['source'])}")
     chart = fig.to_html(full_html=False, include_plotlyjs=True)  # plotly.js inline: no CDN, works offline
 
     def cell(v) -> str:

@@ -129,15 +129,18 @@ PRESETS: dict[str, dict[str, float]] = {
 DEFAULT_WEIGHTS = PRESETS["default"]
 
 
+MAX_WEIGHT = 100.0  # weights are relative: 0-100 says everything, and keeps every sum finite
+
+
 def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
-    """Known components with non-negative finite weights, at least one positive; ValueError otherwise."""
+    """Known components with weights from 0 to MAX_WEIGHT, at least one positive; ValueError otherwise."""
     clean: dict[str, float] = {}
     for name, weight in weights.items():
         if name not in COMPONENTS:
             raise ValueError(f"unknown score component {name!r}; known: {', '.join(COMPONENTS)}")
         weight = float(weight)
-        if not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"the weight of {name} must be a number >= 0")
+        if not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:
+            raise ValueError(f"the weight of {name} must be a number from 0 to {MAX_WEIGHT:g}")
         clean[name] = weight
     if not any(w > 0 for w in clean.values()):
         raise ValueError("at least one weight must be above 0")
@@ -151,16 +154,19 @@ def component_values(quality: Mapping) -> dict[str, float | None]:
 def score(quality: Mapping, weights: Mapping[str, float] | None = None) -> float:
     """100 x the weighted mean of the components that could be measured (0 when none could)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
+    top = max((w for w in weights.values() if math.isfinite(w)), default=0.0)
     total = weighted = 0.0
     for name, weight in weights.items():
-        if weight <= 0:
+        if not math.isfinite(weight) or weight <= 0:
             continue
+        weight /= top  # relative weights: a stored weight however large cannot overflow the sums
         value = COMPONENTS[name](quality)
         if value is None:
             continue
         total += weight
         weighted += weight * value
-    return round(100.0 * weighted / total, 2) if total else 0.0
+    result = 100.0 * weighted / total if total else 0.0
+    return round(result, 2) if math.isfinite(result) else 0.0
 
 
 def reasons(quality: Mapping) -> list[str]:

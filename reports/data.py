@@ -24,6 +24,7 @@ from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from catalog.filters import METRICS
+from pipeline.report import plotly_text
 
 POINTS_MAX = 2000  # above this many clips, score vs duration becomes a 2-D histogram
 LOWEST_MAX = 200  # clips under the threshold shown one by one
@@ -221,7 +222,7 @@ def _clip_points(ids: np.ndarray, x: np.ndarray, y: np.ndarray, links: Links, na
                  label: str) -> dict:
     return {"type": "scattergl" if len(ids) > 500 else "scatter", "mode": "markers", "name": label,
             "x": finite_list(x, 3), "y": finite_list(y, 2),
-            "text": [names.get(int(i), "") for i in ids], "customdata": [links.clip(i) for i in ids],
+            "text": [plotly_text(names.get(int(i), "")) for i in ids], "customdata": [links.clip(i) for i in ids],
             "hovertemplate": "%{text}<br>x %{x}, y %{y}<extra>click to open</extra>",
             "marker": {"color": "#2d5bd1", "size": 6, "opacity": 0.75}}
 

@@ -1,6 +1,7 @@
 """Issue #22: the second attack's findings, each rebuilt here at run time and shown to fail without its fix."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -227,3 +228,142 @@ def test_work_stuck_after_a_cancel_ends_its_process(settings):
         while not exits and time.monotonic() < deadline:
             time.sleep(0.1)  # "work" that never reads another packet
     assert exits and exits[0] == EXIT_STUCK_AFTER_CANCEL
+
+
+# --- finding 4: score weights that overflow ---------------------------------------------------------------
+
+@pytest.fixture
+def catalog_lab(db, talk3_dataset):
+    from tests.conftest import make_lab
+
+    return make_lab(talk3_dataset)
+
+
+def catalog_client(name: str):
+    from django.test import Client
+
+    from tests.conftest import CATALOG_PASSWORD, sign_in
+
+    client = Client(raise_request_exception=False)
+    assert sign_in(client, name, CATALOG_PASSWORD)
+    return client
+
+
+@pytest.mark.parametrize("weights", [{"valid_rate": "1e308", "tracking": "1e308"}, {"valid_rate": "1e308"},
+                                     {"valid_rate": "101"}, {"valid_rate": "inf"}, {"valid_rate": "nan"}])
+def test_score_weights_out_of_range_are_refused_and_change_nothing(catalog_lab, weights):
+    from django.urls import reverse
+
+    talks = catalog_lab["talks"]
+    before = sorted(talks.clips.values_list("quality_score", flat=True))
+    response = catalog_client("ana").post(reverse("dataset_scoring", args=[talks.pk]), weights)
+    assert response.status_code == 400 and "100" in response.content.decode()
+    talks.refresh_from_db()
+    assert talks.score_weights == {} and sorted(talks.clips.values_list("quality_score", flat=True)) == before
+
+
+def test_a_stored_weight_however_large_still_gives_finite_scores(catalog_lab, talk3_dataset):
+    """A dataset saved by the previous version with 1e308 weights: re-scoring and importing keep working."""
+    import math
+
+    from catalog.importer import import_folder
+    from catalog.rescore import rescore
+
+    talks = catalog_lab["talks"]
+    talks.score_weights = {"valid_rate": 1e308, "tracking": 1e308}
+    talks.save()
+    rescore(talks, talks.score_weights)
+    import_folder(talks, talk3_dataset.root)
+    scores = list(talks.clips.values_list("quality_score", flat=True))
+    assert scores and all(math.isfinite(s) and 0 <= s <= 100 for s in scores)
+    assert len(set(scores)) > 1, "the weights still rank the clips"
+
+
+def test_a_failed_rescore_leaves_the_weights_as_they_were(catalog_lab, monkeypatch):
+    from django.urls import reverse
+
+    from catalog import scoring_views
+
+    def broken(dataset, weights):
+        raise RuntimeError("the database went away mid-way")
+
+    monkeypatch.setattr(scoring_views, "rescore", broken)
+    talks = catalog_lab["talks"]
+    response = catalog_client("ana").post(reverse("dataset_scoring", args=[talks.pk]), {"valid_rate": "3"})
+    assert response.status_code == 500
+    talks.refresh_from_db()
+    assert talks.score_weights == {}, "the weights were saved without the scores they give"
+
+
+# --- finding 6: a 500 on dataset creation ------------------------------------------------------------------
+
+@pytest.mark.parametrize("team", ["abc", "1.5", "99999999999999999999999", "", "٣"])
+def test_dataset_creation_with_a_bad_team_is_a_4xx(catalog_lab, team):
+    from django.urls import reverse
+
+    response = catalog_client("ana").post(reverse("dataset_create"), {"team": team, "name": "x"})
+    assert 400 <= response.status_code < 500
+
+
+# --- finding 7: refused uploads are limited and leave nothing ------------------------------------------------
+
+def test_refused_uploads_leave_no_row_and_are_limited_per_hour(lab, settings):
+    from catalog.models import Upload, UploadRefusal
+    from catalog.uploads import expire_uploads
+
+    settings.UPLOAD_MAX_REFUSED_PER_HOUR = 5
+    ana = client_for("ana")
+    for _ in range(5):
+        assert upload_all(ana, lab["dataset"], b"not a video\n" * 100, "notes.mp4").status_code == 422
+    assert not Upload.objects.exists(), "a refused upload keeps its row"
+    assert not list((Path(settings.DATA_DIR) / "uploads").glob("*"))
+    from tests.test_uploads import create
+
+    blocked = create(ana, lab["dataset"], 1200, "notes.mp4")
+    assert blocked.status_code == 429 and "refused in the last hour" in blocked.json()["error"]
+    assert create(client_for("vic"), lab["dataset"], 1200).status_code == 403  # (a viewer: not an upload quota)
+    # an hour later the count is back to zero
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    UploadRefusal.objects.update(created=timezone.now() - timedelta(hours=2))
+    expire_uploads()
+    assert not UploadRefusal.objects.exists()
+    assert create(ana, lab["dataset"], 1200, "notes.mp4").status_code == 201
+
+
+def test_a_repeated_final_patch_does_not_check_and_hash_again(lab, media, monkeypatch):
+    from catalog import uploads
+    from tests.test_uploads import create, patch
+
+    data = media("retalk_face1.mp4").read_bytes()
+    ana = client_for("ana")
+    assert upload_all(ana, lab["dataset"], data, "one.mp4").status_code == 204
+    response = create(ana, lab["dataset"], len(data), "two.mp4")
+    url = response["Location"]
+    assert patch(ana, url, 0, data).has_header("X-Keep-URL")  # the same file: waits for the user's choice
+    calls = []
+    monkeypatch.setattr(uploads, "check_upload", lambda *a: calls.append("check"))
+    monkeypatch.setattr(uploads.upload_hash, "digest", lambda *a: calls.append("hash"))
+    again = ana.generic("PATCH", url, b"", CONTENT_TYPE="application/offset+octet-stream",
+                        HTTP_TUS_RESUMABLE="1.0.0", HTTP_UPLOAD_OFFSET=str(len(data)))
+    assert again.status_code == 204 and again.has_header("X-Keep-URL") and calls == []
+
+
+# --- finding 8: user strings in Plotly charts ------------------------------------------------------------
+
+def test_a_source_name_with_html_is_shown_as_text_in_the_report_charts(catalog_lab):
+    import json
+
+    from django.urls import reverse
+
+    talks = catalog_lab["talks"]
+    evil = '<a href="https://evil.example/">phish</a>.mp4'
+    talks.clips.update(source_name=evil)
+    page = catalog_client("ana").get(reverse("dataset_report", args=[talks.pk])).content.decode()
+    assert "evil.example" in page  # the name is there...
+    figures = [json.loads(m) for m in re.findall(r'<script[^>]*type="application/json"[^>]*>(.*?)</script>', page, re.S)]
+    texts = [t for f in figures if isinstance(f, dict) for trace in f.get("data", []) for t in trace.get("text", [])]
+    assert any("phish" in t for t in texts), "the hover text names the clip"
+    assert not any("<a " in t for t in texts), "...but never as markup Plotly would render"
