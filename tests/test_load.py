@@ -187,5 +187,8 @@ def test_twenty_uploads_beside_fifty_readers_no_5xx_every_file_accounted_for(tra
         assert video.status == Video.Status.DONE, (video.original_name, video.error)
         assert video.clips.count() == 3 if "talk3" in video.original_name else video.clips.count() >= 1, \
             video.original_name
-    refused = Upload.objects.filter(dataset=incoming).exclude(error="")
-    assert refused.count() == 9 and not any(u.path.exists() for u in refused)  # the content refusals keep no bytes
+    from catalog.models import UploadRefusal
+
+    # the content refusals keep neither bytes nor rows (issue #22): each is counted for the hourly limit only
+    assert UploadRefusal.objects.count() == 9 and not Upload.objects.filter(dataset=incoming).exclude(error="").exists()
+    assert not any(Upload.objects.filter(dataset=incoming, video__isnull=True).values_list("id", flat=True))

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -95,8 +97,8 @@ def test_rejected_by_content_and_nothing_stays(lab, media, tmp_path, case):
     response = upload_all(client_for("ana"), lab["dataset"], data, name)
     assert response.status_code == 422
     assert reason in response.json()["error"] and name in response.json()["error"]
-    upload = Upload.objects.get()
-    assert not upload.path.exists() and not Video.objects.exists()
+    assert not Upload.objects.exists(), "a refused upload keeps neither its row nor its bytes (issue #22)"
+    assert not list((Path(settings.DATA_DIR) / "uploads").glob("*.part")) and not Video.objects.exists()
 
 
 def test_too_large_and_bad_parameters(lab, settings):
