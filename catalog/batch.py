@@ -20,7 +20,7 @@ def batch_update(request: HttpRequest, pk: int) -> HttpResponse:
     different number of clips now (someone else changed them meanwhile), nothing is done."""
     dataset = access.get_dataset(request.user, pk)
     access.require_role(request.user, dataset.team, Role.MEMBER)
-    form = ClipFilter(request.POST, videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, request.POST)
     query = QueryDict(request.POST.get("query", "")).urlencode()
     back = redirect(reverse("dataset_detail", args=[dataset.pk]) + (f"?{query}" if query else ""))
     action, name = request.POST.get("batch_action"), request.POST.get("batch_tag", "").strip()[:60]

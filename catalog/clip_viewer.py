@@ -32,7 +32,7 @@ def _neighbours(clip: Clip, query: QueryDict) -> tuple[Clip | None, Clip | None,
     position and the list's length; without a query (or with one that no longer holds this clip), by name
     within its video."""
     if query:
-        form = ClipFilter(query, videos=list(clip.dataset.videos.all()))
+        form = ClipFilter.of(clip.dataset, query)
         if not form.problems():
             ids = list(form.apply(clip.dataset.clips.all()).values_list("pk", flat=True))
             if clip.pk in ids:

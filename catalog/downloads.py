@@ -74,7 +74,7 @@ class VideoFolders:
 def download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter (and ?files=video,blendshapes,... to choose files): a streamed zip."""
     dataset = access.get_dataset(request.user, pk)
-    form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, request.GET)
     asked = [r for value in request.GET.getlist("files") for r in value.split(",") if r]  # files=a,b or files=a&files=b
     unknown = sorted(set(asked) - set(ROLES))
     problems = "; ".join(filter(None, [form.problems(), unknown and f"files: unknown {', '.join(unknown)} "

@@ -101,6 +101,11 @@ class ClipFilter(forms.Form):
         self.fields = {**ordered, **{k: v for k, v in self.fields.items()}, **bounds}
         self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.original_name) for v in videos]
 
+    @classmethod
+    def of(cls, dataset, data=None) -> "ClipFilter":
+        """The filter form over ``dataset``'s clips (its videos are the source choices); ``data``: the query."""
+        return cls(data or None, videos=list(dataset.videos.all()))
+
     def primary_fields(self) -> list:
         return [self[name] for name in ("q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected")]
 

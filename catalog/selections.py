@@ -44,7 +44,7 @@ def freeze(clips) -> tuple[str, str, int]:
 def selection_create(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = access.get_dataset(request.user, pk)
     access.require_role(request.user, dataset.team, Role.MEMBER)
-    form = ClipFilter(request.POST or None, videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, request.POST)
     name = request.POST.get("selection_name", "").strip()[:200]
     if form.problems() or not name:
         messages.error(request, f"Not saved: {form.problems() or 'a selection needs a name'}.")

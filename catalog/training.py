@@ -55,7 +55,7 @@ def parse_seed(value: str | None) -> int:
 def training_download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter: the filtered clips as a Parquet training export, streamed in a zip."""
     dataset = access.get_dataset(request.user, pk)
-    form = ClipFilter(request.GET or None, videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, request.GET)
     problems = form.problems()
     try:
         seed = parse_seed(request.GET.get("seed"))

@@ -11,7 +11,6 @@ import base64
 import binascii
 import errno
 import fcntl
-import math
 import os
 import shutil
 from datetime import timedelta
@@ -26,20 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from jobs.params import DEFAULTS, RANGES
+from pipeline import options
 
 from . import access, upload_hash
 from .models import Role, Upload, UploadRefusal, Video
 from .upload_check import check_upload
 
 TUS_VERSION = "1.0.0"
-PARAM_TYPES = {"min_speech": float, "max_gap": float, "min_clip": float, "max_clip": float, "vad_mode": int,
-               "frame_ms": int, "smooth": str, "f0": str, "max_interp_gap": float, "pad_short_audio": str,
-               "duplicate": str}
-PARAM_CHOICES = {"vad_mode": {0, 1, 2, 3}, "frame_ms": {10, 20, 30}, "smooth": {"none", "ema", "oneeuro"},
-                 "f0": {"dio", "harvest"}, "pad_short_audio": {"no", "yes"}, "duplicate": {"ask", "keep", "skip"}}
-
-
 def tus_response(status: int, **headers) -> HttpResponse:
     response = HttpResponse(status=status)
     response["Tus-Resumable"] = TUS_VERSION
@@ -67,27 +59,8 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 
 def parse_params(values: dict[str, str]) -> dict:
-    params = {}
-    for key, kind in PARAM_TYPES.items():
-        if values.get(key, "") == "":
-            continue
-        try:
-            value = kind(values[key])
-        except ValueError:
-            raise ValueError(f"{key} must be a {kind.__name__}") from None
-        if key in PARAM_CHOICES and value not in PARAM_CHOICES[key]:
-            raise ValueError(f"{key} must be one of {sorted(PARAM_CHOICES[key])}")
-        if kind is float and not math.isfinite(value):
-            raise ValueError(f"{key} must be a finite number")
-        if key in RANGES and not RANGES[key][0] <= value <= RANGES[key][1]:
-            low, high = RANGES[key]
-            raise ValueError(f"{key} must be between {low:g} and {high:g} s"
-                             + (" (shorter clips are too short to train on, and a long recording would become "
-                                "thousands of clips)" if key == "min_clip" and value < low else ""))
-        params[key] = value
-    if params.get("min_clip", DEFAULTS["min_clip"]) >= params.get("max_clip", DEFAULTS["max_clip"]):
-        raise ValueError("min_clip must be smaller than max_clip")
-    return params
+    """The build options (and ``duplicate``) in an upload's tus metadata, checked (pipeline.options)."""
+    return options.parse(values, options.UPLOADED)
 
 
 RECORDING_NAME = "recording"  # an upload's file in its video folder; the user's name is Video.original_name

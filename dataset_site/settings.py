@@ -259,6 +259,7 @@ UPLOAD_FREE_MARGIN = env_int("UPLOAD_FREE_MARGIN", 2 * 1024**3)
 JOB_HEARTBEAT_SECONDS = 5
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
 JOB_MAX_ATTEMPTS = 2  # a recording whose planning hangs or crashes twice is failed for good, saying why
+BASELINE_MAX_ATTEMPTS = 2  # a baseline run whose worker stops twice is failed, saying why
 CLIP_MAX_ATTEMPTS = 2  # the same for one clip: it is left out of the dataset, the others go on
 # A call into FFmpeg that returns no packet for this long is a hang: the attempt is recorded as hung and the
 # worker process exits (jobs.supervise).  A cancelled job's work stops at its next packet, or the process

@@ -142,7 +142,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
     from pipeline.clip_job import ClipFailed, process_clip
     from pipeline.clip_plan import PLAN_DIR, job_from_plan
 
-    from .params import dataset_params
+    from pipeline.options import dataset_params
 
     this_attempt = Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token)
     if not with_db_retry(this_attempt.exists):

@@ -21,11 +21,11 @@ from catalog.importer import import_folder
 from catalog.models import Video
 from pipeline.errors import PipelineError
 from pipeline.media_open import WorkStopped
+from pipeline.options import dataset_params
 
 from .carry_over import apply_carry_over
 from .fanout import EXTRACTING, FINISHING, cut_clip, fan_out, requeue_stalled_clips
 from .models import ClipTask
-from .params import dataset_params
 from .progress import JobCancelled, VideoProgress
 from .supervise import Supervisor
 

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 from catalog import access
 from catalog.models import Role
 from catalog.upload_form import UploadParamsForm
-from catalog.uploads import PARAM_TYPES, parse_params
+from catalog.uploads import parse_params
 from catalog.redact import server_paths_hidden
 
 from . import service
-from .params import DEFAULTS
+from pipeline.options import DEFAULTS, STORED
 from .why import shortfall
 
 
@@ -76,7 +76,7 @@ def video_retry(request: HttpRequest, pk: int) -> HttpResponse:
 def video_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
     """Cut the recording again with new settings (those posted; the others stay as they were)."""
     video = _video(request, pk, Role.MEMBER)
-    posted = {key: request.POST[key] for key in PARAM_TYPES if request.POST.get(key, "") != ""}
+    posted = {o.name: request.POST[o.name] for o in STORED if request.POST.get(o.name, "") != ""}
     try:
         params = parse_params({**{k: str(v) for k, v in (video.params or {}).items()}, **posted})
         service.reprocess(video, params)

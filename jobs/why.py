@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from catalog.models import Video
 
-from .params import DEFAULTS, RANGES
+from pipeline.options import BY_NAME, DEFAULTS
 
 
 @dataclass
@@ -40,7 +40,7 @@ def shortfall(video: Video) -> Shortfall | None:
         else:
             parts.append(f"{len(short)} {runs} ({sum(short):.1f} s in all, the longest {short[0]:.1f} s) were "
                          f"shorter than min_clip {min_clip:g} s")
-        low = RANGES["min_clip"][0]
+        low = BY_NAME["min_clip"].low
         candidate = max(low, math.floor(short[-1]))  # keeps every dropped run
         if candidate < min_clip:
             suggestion = float(candidate)

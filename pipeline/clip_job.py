@@ -30,6 +30,7 @@ from .prefetch import prefetch
 from .clip_quality import assess_clip
 from .face_geometry import GEOMETRY_NAMES
 from .qc import QcParams
+from .runs import true_runs
 from .segment import SpeechFlags
 from .smoothing import make_smoother
 from .visual_qc import FaceCounter, VisualSampler
@@ -98,13 +99,6 @@ def write_table(path: Path, records: list[FrameRecord], meta: dict) -> None:
         writer = CsvFrameWriter(handle, meta)
         for record in records:
             writer.write(record)
-
-
-def missing_ranges(face: np.ndarray) -> list[list[int]]:
-    """[first, last] frame pairs of runs without a face."""
-    padded = np.concatenate([[False], ~face, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return [[int(a), int(b) - 1] for a, b in zip(edges[::2], edges[1::2])]
 
 
 def release_memory() -> None:
@@ -205,7 +199,7 @@ def _process_clip(job: ClipJob) -> dict:
         "frames": len(records),
         "face_frames": int(face.sum()),
         "missing_frames": int((~face).sum()),
-        "missing_ranges": missing_ranges(face),
+        "missing_ranges": [[a, b - 1] for a, b in true_runs(~face)],  # [first, last] frames
         "quality": assessed.quality,
         "quality_score": assessed.score,
         "quality_reasons": assessed.reasons,

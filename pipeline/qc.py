@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .blendshape_names import MEDIAPIPE_NAMES
+from .runs import true_runs
 from .smoothing import make_smoother
 
 BLINKS = (MEDIAPIPE_NAMES.index("eyeBlinkLeft"), MEDIAPIPE_NAMES.index("eyeBlinkRight"))
@@ -44,13 +45,6 @@ class QcResult:
         for key in ("values", "mask"):
             data.pop(key)
         return data
-
-
-def flag_runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) index pairs of the runs of True in ``flags``."""
-    padded = np.concatenate([[False], flags, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def replace_outliers(values: np.ndarray, valid: np.ndarray, times: np.ndarray, max_rate: float = 15.0,
@@ -102,7 +96,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray, times: np.ndarray, m
         from scipy.interpolate import CubicSpline
 
         spline = CubicSpline(times[good], values[good], axis=0)
-    for a, b in flag_runs(~valid):
+    for a, b in true_runs(~valid):
         interior = a > 0 and b < valid.size
         span = times[b] - times[a - 1] if interior else np.inf  # time between the bracketing faces
         if not interior or span - (times[b] - times[b - 1]) > max_gap_s + 1e-9:
@@ -121,7 +115,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray, times: np.ndarray, m
 def smoothness_score(values: np.ndarray, mask: np.ndarray, scale: float) -> float:
     """1 for still curves, 0.5 at a mean |second difference| of ``scale``, towards 0 for jitter."""
     second = []
-    for a, b in flag_runs(mask):
+    for a, b in true_runs(mask):
         if b - a >= 3:
             second.append(np.abs(np.diff(values[a:b], n=2, axis=0)))
     if not second:

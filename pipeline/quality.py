@@ -23,7 +23,7 @@ import numpy as np
 from .blendshape_names import MEDIAPIPE_NAMES
 from .face_geometry import GEOMETRY_NAMES
 from .lip_sync import LipSync
-from .qc import flag_runs
+from .runs import true_runs
 from .visual_qc import VisualSamples
 
 JAW_OPEN = MEDIAPIPE_NAMES.index("jawOpen")
@@ -89,7 +89,7 @@ def tracking_jitter(values: np.ndarray, valid: np.ndarray) -> float | None:
     handful that a talking mouth drives do not count as noise: a still face and a
     talking face tracked equally cleanly get the same value.
     """
-    residuals = [v[1:-1] - 0.5 * (v[:-2] + v[2:]) for a, b in flag_runs(valid) if b - a >= 5 for v in [values[a:b]]]
+    residuals = [v[1:-1] - 0.5 * (v[:-2] + v[2:]) for a, b in true_runs(valid) if b - a >= 5 for v in [values[a:b]]]
     if not residuals:
         return None
     r = np.concatenate(residuals)

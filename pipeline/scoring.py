@@ -147,10 +147,6 @@ def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
     return clean
 
 
-def component_values(quality: Mapping) -> dict[str, float | None]:
-    return {name: (None if (v := fn(quality)) is None else round(v, 4)) for name, fn in COMPONENTS.items()}
-
-
 def score(quality: Mapping, weights: Mapping[str, float] | None = None) -> float:
     """100 x the weighted mean of the components that could be measured (0 when none could)."""
     weights = DEFAULT_WEIGHTS if weights is None else weights

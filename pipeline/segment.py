@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .audio import AudioTrack
+from .runs import true_runs
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,6 @@ def vad_flags(audio: AudioTrack, params: SegmentParams,
     return flags & (energy >= floor), level, floor
 
 
-def runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) index pairs of consecutive True values."""
-    padded = np.concatenate([[False], flags, [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
 def split_long(span: Span, max_clip: float, energy: np.ndarray, origin: float, frame_s: float) -> list[Span]:
     """Split at the quietest frame within +-15% of each equal-division point."""
     parts = math.ceil(span.duration_s / max_clip)
@@ -163,7 +157,7 @@ def segment_speech(audio: AudioTrack, params: SegmentParams = SegmentParams()) -
     flags, level, floor = vad_flags(audio, params, energy)
     to_span = lambda a, b: Span(origin + a * frame_s, origin + b * frame_s)  # noqa: E731
     joined: list[Span] = []
-    for span in (to_span(a, b) for a, b in runs(flags)):
+    for span in (to_span(a, b) for a, b in true_runs(flags)):
         if joined and span.start_s - joined[-1].end_s < params.max_gap:
             joined[-1] = Span(joined[-1].start_s, span.end_s)
         else:

@@ -6,41 +6,92 @@ the same held-out frames and can be compared side by side.  The split is by sour
 """
 from __future__ import annotations
 
+import logging
+import secrets
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 
 from catalog.filters import ClipFilter
 from catalog.training import dataset_splits, export_clips
+from jobs.supervise import Supervisor
 from pipeline import baseline
+from pipeline.errors import PipelineError
 from pipeline.training_data import TrainingExport
 from pipeline.training_export import export_entries, write_export
 
 from .models import BaselineRun
 
+log = logging.getLogger(__name__)
+
+
+def claim(run_id: int) -> str | None:
+    """Take a queued run (or a running one whose worker died) for one attempt: its token, or None."""
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    token = secrets.token_hex(16)
+    free = Q(status=BaselineRun.Status.QUEUED) | Q(status=BaselineRun.Status.RUNNING) & (
+        Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
+    taken = BaselineRun.objects.filter(free, pk=run_id).update(
+        status=BaselineRun.Status.RUNNING, run_token=token, heartbeat=timezone.now(), attempts=F("attempts") + 1)
+    return token if taken else None
+
 
 def train_baseline(run_id: int) -> str:
-    if not BaselineRun.objects.filter(pk=run_id, status=BaselineRun.Status.QUEUED).update(
-            status=BaselineRun.Status.RUNNING):
+    token = claim(run_id)
+    if not token:
         return "not claimed"
+    mine = BaselineRun.objects.filter(pk=run_id, run_token=token, status=BaselineRun.Status.RUNNING)
     run = BaselineRun.objects.select_related("dataset").get(pk=run_id)
     work = Path(tempfile.mkdtemp(prefix="baseline-", dir=settings.SCRATCH_DIR))
+
+    def beat() -> bool:
+        return bool(mine.update(heartbeat=timezone.now()))
+
+    def hung(reason: str) -> None:
+        mine.update(status=BaselineRun.Status.FAILED, error=f"hung: {reason}", finished=timezone.now())
+
     try:
-        metrics = train(run, work / "export")
-        BaselineRun.objects.filter(pk=run_id).update(status=BaselineRun.Status.DONE, metrics=metrics,
-                                                     finished=timezone.now())
+        with Supervisor(beat, hung):
+            metrics = train(run, work / "export")
+        mine.update(status=BaselineRun.Status.DONE, metrics=metrics, finished=timezone.now())
         return f"jawOpen r {metrics['highlight'].get('jawOpen', {}).get('r')}"
-    except (ValueError, OSError) as exc:
-        BaselineRun.objects.filter(pk=run_id).update(status=BaselineRun.Status.FAILED, error=str(exc),
-                                                     finished=timezone.now())
+    except (ValueError, OSError, PipelineError) as exc:
+        mine.update(status=BaselineRun.Status.FAILED, error=str(exc), finished=timezone.now())
         return f"failed: {exc}"
+    except Exception as exc:  # noqa: BLE001 - recorded for the user (and re-raised for django-q2's log)
+        log.exception("baseline run %s failed", run_id)
+        mine.update(status=BaselineRun.Status.FAILED, error=f"internal error ({type(exc).__name__}: {exc}); "
+                    "train again, or report it", finished=timezone.now())
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def requeue_stalled_baselines() -> int:
+    """Watchdog (with the video jobs' one, every minute): a running baseline without heartbeat (its worker died,
+    or django-q2 killed it at Q_TIMEOUT) is queued again, or after BASELINE_MAX_ATTEMPTS failed, saying why."""
+    from django_q.tasks import async_task
+
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    count = 0
+    for run in BaselineRun.objects.filter(status=BaselineRun.Status.RUNNING).filter(
+            Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True)):
+        same = BaselineRun.objects.filter(pk=run.pk, status=BaselineRun.Status.RUNNING, run_token=run.run_token)
+        if run.attempts >= settings.BASELINE_MAX_ATTEMPTS:
+            same.update(status=BaselineRun.Status.FAILED, finished=timezone.now(),
+                        error=f"the worker stopped {run.attempts} times while training (a crash, out of memory, or "
+                              "the task time limit Q_TIMEOUT); train again with fewer clips, or report it")
+        elif same.update(status=BaselineRun.Status.QUEUED, run_token=""):
+            async_task("reports.baseline_job.train_baseline", run.pk, task_name=f"baseline-{run.pk}",
+                       group=f"dataset-{run.dataset_id}")
+            count += 1
+    return count
 
 
 def train(run: BaselineRun, export_dir: Path) -> dict:
@@ -52,7 +103,7 @@ def train(run: BaselineRun, export_dir: Path) -> dict:
     if not test_videos:
         raise ValueError(f"the dataset has {len(splits)} video(s); the baseline is scored on held-out videos, "
                          "so it needs at least 3")
-    form = ClipFilter(QueryDict(run.query), videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, QueryDict(run.query))
     if form.problems():
         raise ValueError(f"the filter was not understood: {form.problems()}")
     train_ids = list(form.restrict(dataset.clips.all()).filter(video_id__in=by_split["train"])

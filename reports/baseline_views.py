@@ -26,7 +26,7 @@ def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
     query = QueryDict(request.POST.get("query", ""), mutable=True)
     for key in ("threshold", "page", "video"):
         query.pop(key, None)
-    form = ClipFilter(query or None, videos=list(dataset.videos.all()))
+    form = ClipFilter.of(dataset, query)
     if form.problems():
         return HttpResponse(f"The filter was not understood: {form.problems()}", status=400,
                             content_type="text/plain; charset=utf-8")

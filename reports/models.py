@@ -24,6 +24,11 @@ class BaselineRun(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # ownership of a running attempt, as video jobs have it: every write names it; the watchdog re-queues a
+    # run whose heartbeat stopped, and fails it after BASELINE_MAX_ATTEMPTS
+    run_token = models.CharField(max_length=32, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["created", "id"]

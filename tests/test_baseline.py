@@ -183,3 +183,44 @@ def test_train_refuses_what_is_not_an_export(tmp_path):
     with pytest.raises(CommandError, match="not a training export"):
         call_command("train_baseline", export=str(tmp_path), output=str(tmp_path / "m.npz"))
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_baseline_run_whose_worker_died_is_queued_again_then_failed_saying_why(lab):
+    """Issue #23: a run that crashed, was killed or timed out no longer stays "training" for good."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    from reports.baseline_job import claim, requeue_stalled_baselines
+    from reports.models import BaselineRun
+
+    run = BaselineRun.objects.create(dataset=lab["talks"], label="all clips")
+    first = claim(run.pk)
+    assert first and claim(run.pk) is None, "a second delivery of the same task must not run it twice"
+    assert requeue_stalled_baselines() == 0, "a live heartbeat is left alone"
+    BaselineRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    assert requeue_stalled_baselines() == 1
+    run.refresh_from_db()
+    assert run.status == BaselineRun.Status.QUEUED and OrmQ.objects.count() == 1
+    second = claim(run.pk)
+    assert second and second != first
+    BaselineRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    assert requeue_stalled_baselines() == 0
+    run.refresh_from_db()
+    assert run.status == BaselineRun.Status.FAILED and "stopped 2 times" in run.error
+
+
+def test_a_baseline_run_that_raises_anything_is_failed_not_left_running(lab, monkeypatch):
+    from reports import baseline_job
+    from reports.models import BaselineRun
+
+    def broken(run, export_dir):
+        raise KeyError("jawOpen")
+
+    monkeypatch.setattr(baseline_job, "train", broken)
+    run = BaselineRun.objects.create(dataset=lab["talks"], label="all clips")
+    with pytest.raises(KeyError):
+        baseline_job.train_baseline(run.pk)
+    run.refresh_from_db()
+    assert run.status == BaselineRun.Status.FAILED and "internal error (KeyError" in run.error

@@ -284,7 +284,7 @@ def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(te
 
     from jobs.fanout import cut_clip, fan_out
     from jobs.models import ClipTask
-    from jobs.params import dataset_params
+    from pipeline.options import dataset_params
     from pipeline.clip_plan import remove_plan
     from pipeline.dataset import plan_dataset
 
