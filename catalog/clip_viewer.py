@@ -1,14 +1,15 @@
 """The clip viewer: video, QC details, and the per-frame curves its charts draw (fetched as JSON)."""
 from __future__ import annotations
 
-import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
+
+from pipeline.blendshape_table import read_blendshape_table
+from pipeline.clip_files import PAYLOAD_ROLES
 
 from . import access
 from .filters import ClipFilter
@@ -78,32 +79,14 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "list_query": query.urlencode(), "curve_names": curve_names, "feature_names": feature_names,
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
         "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
-        "files": [(role_name, clip.files.get(role_name)) for role_name in
-                  ("video", "audio", "blendshapes", "blendshapes_qc", "audio_features", "quality_mask")],
+        "files": [(role_name, clip.files.get(role_name)) for role_name in PAYLOAD_ROLES],
     })
-
-
-def _number(text: str) -> float | None:
-    if text == "":
-        return None
-    value = float(text)
-    return None if math.isnan(value) else round(value, 5)
 
 
 def read_curves(path: Path, names: list[str]) -> tuple[list[float], list[bool], dict[str, list[float | None]]]:
     """time_s, face flags and the named columns of a blendshape CSV (empty cells -> None)."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        columns = {name: header.index(name) for name in names if name in header}
-        t_col, face_col = header.index("time_s"), header.index("face")
-        times, faces, values = [], [], {name: [] for name in columns}
-        for row in reader:
-            times.append(float(row[t_col]))
-            faces.append(row[face_col] == "1")
-            for name, col in columns.items():
-                values[name].append(_number(row[col]))
-    return times, faces, values
+    table = read_blendshape_table(path, names)
+    return table.time_s.tolist(), table.face.tolist(), {name: _as_list(v) for name, v in table.values.items()}
 
 
 def _as_list(array: np.ndarray) -> list[float | None]:

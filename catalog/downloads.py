@@ -9,18 +9,20 @@ from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.urls import reverse
+
+from dataset_site.errors import bad_request
 
 from . import access
 from .filters import ClipFilter
+from pipeline.clip_files import ROLE_NAMES, ROLES as FILE_ROLES
 from pipeline.quality import METRICS as QC_METRICS
 
 from .models import Clip
 from .zipstream import stream_zip
 
-ROLES = ("video", "audio", "blendshapes", "blendshapes_qc", "audio_features", "quality_mask", "metadata")
-ROLE_LABELS = {"video": "video (mp4)", "audio": "audio (wav)", "blendshapes": "blendshapes (csv)",
-               "blendshapes_qc": "blendshapes after QC (csv)", "audio_features": "audio features (npz)",
-               "quality_mask": "quality mask (npy)", "metadata": "metadata (json)"}
+ROLES = ROLE_NAMES  # pipeline.clip_files.ROLES: one list of a clip's files
+ROLE_LABELS = {role.name: role.label for role in FILE_ROLES}
 MANIFEST_FIELDS = ("clip", "source", "source_start_s", "source_end_s", "duration_s", "frames", "face_rate",
                    "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",
                    "lip_sync_confidence", "lip_sync_verdict", "face_speaking", "speech_ratio", "quality_reasons",
@@ -80,8 +82,8 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     problems = "; ".join(filter(None, [form.problems(), unknown and f"files: unknown {', '.join(unknown)} "
                                                                     f"(choose from {', '.join(ROLES)})"]))
     if problems:  # never "every clip" or "every file" because one parameter was not understood
-        return HttpResponse(f"The filter was not understood, nothing was downloaded ({problems}).\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return bad_request(request, "Nothing was downloaded", f"the filter was not understood: {problems}",
+                           [("clip table", reverse("dataset_detail", args=[dataset.pk]))], "filter-errors")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags"))
     wanted = [r for r in ROLES if r in asked] or list(ROLES)
     top = safe_part(dataset.name)

@@ -11,7 +11,7 @@ from django.db import transaction
 from pipeline.errors import InputError
 
 from .db import refresh_planner_stats
-from .models import Clip, Dataset, Video
+from .models import Clip, Dataset, Video, clips_changed
 
 
 @dataclass
@@ -134,6 +134,7 @@ def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
         for video in videos.values():
             total = video.clips.count()
             Video.objects.filter(pk=video.pk).update(clips_done=total, clips_total=total)
+        clips_changed(dataset.pk)
     if created:
         refresh_planner_stats()
     return ImportResult(len(videos), created, updated)

@@ -47,6 +47,8 @@ class Dataset(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     # component -> weight of this dataset's quality score; empty: pipeline.scoring's default preset
     score_weights = models.JSONField(default=dict, blank=True)
+    # bumped whenever clip values change (import, re-scoring): the reports' cached columns follow it
+    clips_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "name"], name="dataset_name_unique_in_team")]
@@ -54,6 +56,11 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def clips_changed(dataset_id: int) -> None:
+    """Clip values of the dataset changed: its reports read them again (reports.data.dataset_columns)."""
+    Dataset.objects.filter(pk=dataset_id).update(clips_version=models.F("clips_version") + 1)
 
 
 class Video(models.Model):

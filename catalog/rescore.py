@@ -5,7 +5,7 @@ from django.db import connection, transaction
 
 from pipeline.scoring import score
 
-from .models import Clip, Dataset
+from .models import Clip, Dataset, clips_changed
 
 
 def rescore(dataset: Dataset, weights: dict[str, float] | None) -> int:
@@ -19,4 +19,5 @@ def rescore(dataset: Dataset, weights: dict[str, float] | None) -> int:
     table = connection.ops.quote_name(Clip._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET quality_score = %s WHERE id = %s", updates)
+        clips_changed(dataset.pk)
     return len(updates)

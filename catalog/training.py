@@ -5,6 +5,9 @@ from collections.abc import Iterable, Iterator
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.urls import reverse
+
+from dataset_site.errors import bad_request
 
 from pipeline.clip_files import ClipFiles
 from pipeline.training_export import ExportClip, assign_splits, export_entries
@@ -62,8 +65,8 @@ def training_download(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         problems = "; ".join(filter(None, [problems, "seed: a whole number from 0 is needed"]))
     if problems:
-        return HttpResponse(f"The filter was not understood, nothing was exported ({problems}).\n", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return bad_request(request, "Nothing was exported", f"the filter was not understood: {problems}",
+                           [("clip table", reverse("dataset_detail", args=[dataset.pk]))], "filter-errors")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags")).iterator(chunk_size=500)
     return training_zip(request, dataset, clips, seed, f"{safe_part(dataset.name)}-training",
                         {"filter": form.active()})

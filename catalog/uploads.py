@@ -203,6 +203,8 @@ def upload_resource(request: HttpRequest, upload_id) -> HttpResponse:
             return finish(upload)
     except FileNotFoundError:
         return error(410, "this upload expired or was cancelled; start it again")
+    except TimeoutError:  # the client sent too slowly (dataset_site.web_worker): what arrived is kept
+        return error(408, "the chunk came too slowly and the server stopped waiting; resume the upload")
     except OSError as exc:
         return disk_error(exc)
 

@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from pipeline.clip_files import ROLES as FILE_ROLES
+
 from . import access
 from .downloads import ROLE_LABELS
 from .filters import SORTABLE, ClipFilter
@@ -131,9 +133,7 @@ def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dataset_detail", pk=clip.dataset_id)
 
 
-FILE_TYPES = {"video": "video/mp4", "blendshapes": "text/csv", "blendshapes_qc": "text/csv", "audio": "audio/wav",
-              "audio_features": "application/octet-stream", "quality_mask": "application/octet-stream",
-              "metadata": "application/json"}
+FILE_TYPES = {role.name: role.media_type for role in FILE_ROLES}
 
 
 def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:

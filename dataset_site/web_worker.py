@@ -74,15 +74,20 @@ class PacedSocket(socket.socket):
         return count
 
 
+CHUNKED = -1
+CHUNKED_END = b"0\r\n\r\n"
+
+
 def body_length(head: bytes) -> int | None:
-    """Content-Length of a request head; None when the body's length is unknown (chunked) or unreadable."""
+    """Content-Length of a request head; CHUNKED for a chunked body; None when the length is unreadable
+    (the parser then refuses the request)."""
     lines = head.split(b"\r\n")
     length = 0
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
         if name == b"transfer-encoding":
-            return None
+            return CHUNKED
         if name == b"content-length":
             try:
                 length = int(value.strip())
@@ -100,6 +105,7 @@ class BufferedConn(TConn):
         self.early = bytearray()
         self.body_wait = 0  # body bytes this connection still has to send while the poller gathers them
         self.held = 0  # body bytes the poller holds for it (counted in the worker's budget)
+        self.chunked = False  # its body is chunked: gathered until the last chunk or LARGE_PREFIX_BYTES
 
     def init(self) -> None:
         fresh = not self.initialized
@@ -156,7 +162,7 @@ class GuardedThreadWorker(ThreadWorker):
         conn.early += data
         if conn.body_wait:
             conn.body_wait -= len(data)
-            if conn.body_wait > 0:
+            if conn.body_wait > 0 and not (conn.chunked and conn.early.endswith(CHUNKED_END)):
                 return  # the rest of a small body: keep gathering, in the poller
         elif HEADER_END not in conn.early and len(conn.early) < MAX_HEADER_BYTES:
             return  # keep waiting, in the poller
@@ -178,7 +184,10 @@ class GuardedThreadWorker(ThreadWorker):
         length = body_length(head)
         if length is None:
             return False
-        wanted = length if length <= POLLER_BODY_BYTES else LARGE_PREFIX_BYTES
+        conn.chunked = length == CHUNKED  # unknown length: like a large body, or until its last chunk
+        if conn.chunked and arrived.endswith(CHUNKED_END):
+            return False
+        wanted = length if 0 <= length <= POLLER_BODY_BYTES else LARGE_PREFIX_BYTES
         missing = wanted - len(arrived)
         if missing <= 0 or self.buffered + wanted > POLLER_BUDGET_BYTES:
             return False  # all there already; or over budget: the thread reads it, paced

@@ -14,42 +14,74 @@ from .hashing import file_sha256
 
 
 @dataclass(frozen=True)
+class FileRole:
+    """One file of a clip: its role (the name every reader, download and manifest uses), where it lives in a
+    dataset folder, its media type and how a person reads it."""
+
+    name: str
+    folder: str
+    suffix: str  # after the clip's name
+    media_type: str
+    label: str
+
+
+# Every file a clip has, in the order downloads and the viewer list them; metadata last (written last).
+ROLES: tuple[FileRole, ...] = (
+    FileRole("video", "clips", ".mp4", "video/mp4", "video (mp4)"),
+    FileRole("audio", "data", "_audio.wav", "audio/wav", "audio (wav)"),
+    FileRole("blendshapes", "data", "_blendshapes.csv", "text/csv", "blendshapes (csv)"),
+    FileRole("blendshapes_qc", "data", "_blendshapes_qc.csv", "text/csv", "blendshapes after QC (csv)"),
+    FileRole("audio_features", "data", "_audio_features.npz", "application/octet-stream", "audio features (npz)"),
+    FileRole("quality_mask", "data", "_quality_mask.npy", "application/octet-stream", "quality mask (npy)"),
+    FileRole("metadata", "data", "_metadata.json", "application/json", "metadata (json)"),
+)
+ROLE_NAMES = tuple(role.name for role in ROLES)
+BY_ROLE = {role.name: role for role in ROLES}
+PAYLOAD_ROLES = tuple(name for name in ROLE_NAMES if name != "metadata")  # what a clip's metadata lists
+
+
+@dataclass(frozen=True)
 class ClipFiles:
+    """The paths of one clip's files in a dataset folder, one attribute per role (named as in ROLES)."""
+
     root: Path
     name: str  # clip_0000
 
+    def path(self, role: str) -> Path:
+        entry = BY_ROLE[role]
+        return self.root / entry.folder / f"{self.name}{entry.suffix}"
+
     @property
     def video(self) -> Path:
-        return self.root / "clips" / f"{self.name}.mp4"
+        return self.path("video")
+
+    @property
+    def audio(self) -> Path:
+        return self.path("audio")
 
     @property
     def blendshapes(self) -> Path:
-        return self.root / "data" / f"{self.name}_blendshapes.csv"
+        return self.path("blendshapes")
 
     @property
-    def blendshapes_clean(self) -> Path:
-        return self.root / "data" / f"{self.name}_blendshapes_qc.csv"
+    def blendshapes_qc(self) -> Path:
+        return self.path("blendshapes_qc")
 
     @property
-    def wav(self) -> Path:
-        return self.root / "data" / f"{self.name}_audio.wav"
+    def audio_features(self) -> Path:
+        return self.path("audio_features")
 
     @property
-    def features(self) -> Path:
-        return self.root / "data" / f"{self.name}_audio_features.npz"
-
-    @property
-    def mask(self) -> Path:
-        return self.root / "data" / f"{self.name}_quality_mask.npy"
+    def quality_mask(self) -> Path:
+        return self.path("quality_mask")
 
     @property
     def metadata(self) -> Path:
-        return self.root / "data" / f"{self.name}_metadata.json"
+        return self.path("metadata")
 
     def payload(self) -> dict[str, Path]:
         """Every file of the clip except the metadata, by role."""
-        return {"video": self.video, "blendshapes": self.blendshapes, "blendshapes_qc": self.blendshapes_clean,
-                "audio": self.wav, "audio_features": self.features, "quality_mask": self.mask}
+        return {role: self.path(role) for role in PAYLOAD_ROLES}
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

@@ -163,12 +163,12 @@ def _process_clip(job: ClipJob) -> dict:
 
     rate = job.audio.sample_rate
     samples = job.audio.slice(start_s, end_s)
-    write_wav(files.wav, samples, rate)
+    write_wav(files.audio, samples, rate)
     context_start = job.audio.start_time_s - start_s  # clip time of the context's first sample
     features = compute_features(job.audio.samples, rate, times, DEFAULT_FEATURES, job.feature_params,
                                 start_s=context_start)
     feature_params = features.pop("_params")
-    with atomic_output(files.features, mode="wb") as fh:
+    with atomic_output(files.audio_features, mode="wb") as fh:
         np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(fps),
                  params=np.array(json.dumps(feature_params)))
 
@@ -177,12 +177,12 @@ def _process_clip(job: ClipJob) -> dict:
     assessed = assess_clip(raw, face, times, pose, geometry, job.speech.at(start_s + times), sampler.samples,
                            job.audio.samples, context_start, rate, job.qc)
     qc = assessed.repair
-    with atomic_output(files.mask, mode="wb") as fh:
+    with atomic_output(files.quality_mask, mode="wb") as fh:
         np.save(fh, qc.mask)
     clean = [FrameRecord(r.frame, r.time_s, bool(qc.mask[i]), qc.values[i] if qc.mask[i] else None,
                          pose[i] if qc.mask[i] and not np.isnan(pose[i]).any() else None)
              for i, r in enumerate(records)]
-    write_table(files.blendshapes_clean, clean, table_meta)
+    write_table(files.blendshapes_qc, clean, table_meta)
 
     timings["qc_s"] = time.perf_counter() - clock
     timings["visual_qc_s"] = sampler.seconds  # inside decode_track_encode_s

@@ -205,8 +205,6 @@ def longest_call_s() -> float:
 
 def open_media(path: str | os.PathLike[str]):
     """Open a recording for reading, as the module docstring says; FFmpeg's refusals become one InputError."""
-    import av
-
     p = check_readable_file(path)
     fh = open(p, "rb")
     try:

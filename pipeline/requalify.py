@@ -10,7 +10,6 @@ clips, and the metadata file is rewritten atomically with the new fields.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Callable
@@ -20,7 +19,8 @@ import numpy as np
 
 from .atomic import atomic_output
 from .audio import SAMPLE_RATE, AudioTrack, decode_audio
-from .blendshape_names import MEDIAPIPE_NAMES
+from .blendshape_names import HEAD_POSE_NAMES as HEAD_POSE, MEDIAPIPE_NAMES
+from .blendshape_table import read_blendshape_table
 from .clip_files import ClipFiles
 from .clip_quality import assess_clip
 from .cut import SpanReader
@@ -36,14 +36,8 @@ CONTEXT_S = 1.0
 
 def read_raw_table(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(times, face, raw (F, 52), pose (F, 3)) from a blendshape CSV as `extract` writes it."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    times = np.array([float(r["time_s"]) for r in rows])
-    face = np.array([r["face"] == "1" for r in rows])
-    raw = np.array([[float(r[n]) if r[n] != "" else np.nan for n in MEDIAPIPE_NAMES] for r in rows])
-    pose = np.array([[float(r[n]) if r.get(n, "") != "" else np.nan for n in ("head_yaw", "head_pitch", "head_roll")]
-                     for r in rows])
-    return times, face, raw, pose
+    table = read_blendshape_table(path, (*MEDIAPIPE_NAMES, *HEAD_POSE))
+    return table.time_s, table.face, table.matrix(MEDIAPIPE_NAMES), table.matrix(HEAD_POSE)
 
 
 def requalify_clip(root: Path, name: str, source: Path | None, tracker: FaceLandmarkTracker,
@@ -64,7 +58,7 @@ def requalify_clip(root: Path, name: str, source: Path | None, tracker: FaceLand
     if audio is not None:
         context = audio.excerpt(start - CONTEXT_S, end + CONTEXT_S)
     else:
-        wav = decode_audio(files.wav)
+        wav = decode_audio(files.audio)
         context = AudioTrack(wav.samples, wav.sample_rate, start)
     segment = SegmentParams(**{k: v for k, v in (meta.get("params", {}).get("segment") or {}).items()
                                if k in SegmentParams.__dataclass_fields__})

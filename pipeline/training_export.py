@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
+from .blendshape_table import read_blendshape_table
 from .clip_files import ClipFiles
 
 FORMAT = "talking-face-training/1"
@@ -77,29 +78,19 @@ def assign_splits(videos: Iterable[str], seed: int = 0, fractions: dict[str, flo
 
 def _read_curves(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """frame, time_s, face and the CURVES columns (float64, NaN where empty) of a blendshape CSV."""
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
-
-    types = {"frame": pa.int32(), "time_s": pa.float64(), "face": pa.int8(), **dict.fromkeys(CURVES, pa.float64())}
-    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types=types, include_columns=list(types), strings_can_be_null=True))
-    frame = table["frame"].to_numpy()
-    time_s = table["time_s"].to_numpy()
-    face = table["face"].to_numpy() == 1
-    values = np.column_stack([table[name].to_numpy(zero_copy_only=False) for name in CURVES]) if table.num_rows \
-        else np.zeros((0, len(CURVES)))
-    return frame, time_s, face, values.astype(np.float64)
+    table = read_blendshape_table(path, CURVES)
+    return table.frame.astype(np.int32), table.time_s, table.face, table.matrix(CURVES)
 
 
 def clip_frames(clip: ExportClip, split: str):
     """The frame rows of one clip as a pyarrow Table (raises OSError/ValueError when a file is unreadable)."""
     import pyarrow as pa
 
-    frame, time_s, face, clean = _read_curves(clip.files.blendshapes_clean)
+    frame, time_s, face, clean = _read_curves(clip.files.blendshapes_qc)
     raw_frame, _, _, raw = _read_curves(clip.files.blendshapes)
-    usable = np.load(clip.files.mask).astype(bool)
+    usable = np.load(clip.files.quality_mask).astype(bool)
     n = frame.size
-    with np.load(clip.files.features, allow_pickle=False) as npz:
+    with np.load(clip.files.audio_features, allow_pickle=False) as npz:
         features = {name: np.asarray(npz[name], np.float32) for name in (*LIST_FEATURES, *SCALAR_FEATURES)
                     if name in npz.files}
     if raw_frame.size != n or usable.size != n or any(a.shape[0] != n for a in features.values()):
@@ -181,7 +172,7 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
                             "problem": f"{type(exc).__name__}: {exc}"})
             continue
         if feature_params is None:
-            feature_params = _feature_params(clip.files.features)
+            feature_params = _feature_params(clip.files.audio_features)
         content.update(json.dumps([clip.clip_id, sorted(clip.file_hashes.items())]).encode())
         frames_per_split[split] += table.num_rows
         clip_rows.append({**clip.info, "clip_id": clip.clip_id, "clip": clip.name, "source": clip.source,

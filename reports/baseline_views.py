@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from dataset_site.errors import bad_request
+
 from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Role
@@ -28,8 +30,8 @@ def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
         query.pop(key, None)
     form = ClipFilter.of(dataset, query)
     if form.problems():
-        return HttpResponse(f"The filter was not understood: {form.problems()}", status=400,
-                            content_type="text/plain; charset=utf-8")
+        return bad_request(request, "No baseline was started", f"the filter was not understood: {form.problems()}",
+                           [("report", reverse("dataset_report", args=[dataset.pk]))], "filter-errors")
     active = form.active()
     label = request.POST.get("label", "").strip()[:100] or (
         "; ".join(f"{k}={v}" for k, v in active.items() if k != "sort") or "all clips")

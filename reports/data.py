@@ -14,12 +14,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
-from django.db import connection
+from django.conf import settings
+from django.db import connection, models
 from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -87,6 +91,11 @@ def _rows(sql: str, params) -> Iterator:
 def load_columns(clips: QuerySet) -> ClipColumns:
     """One query streamed from the cursor into one float array: at 100k clips building Python rows and model
     instances is what costs, not SQLite's scan."""
+    array = _read_array(clips)
+    return ClipColumns({name: array[:, i] for i, name in enumerate(COLUMNS)})
+
+
+def _read_array(clips: QuerySet) -> np.ndarray:
     by_field = {m.field: m for m in METRICS.values()}
     exprs = {f"c_{i}": Coalesce(by_field[name].bulk_expression(connection.vendor) if name in by_field else F(name),
                                 Value(NULL), output_field=FloatField()) for i, name in enumerate(COLUMNS)}
@@ -95,8 +104,55 @@ def load_columns(clips: QuerySet) -> ClipColumns:
         flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=float)
     array = flat.reshape(-1, len(COLUMNS))
     array[array == NULL] = np.nan
-    return ClipColumns({name: array[:, i] for i, name in enumerate(COLUMNS)})
+    return array
 
+
+
+def _ids(clips: QuerySet) -> np.ndarray:
+    sql, params = clips.order_by().values_list("id").query.sql_with_params()
+    with _rows(sql, params) as rows:
+        return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+
+def dataset_columns(dataset) -> ClipColumns:
+    """Every clip of ``dataset``, read once per version of its clip values and kept as a .npy file.
+
+    The key is what changes those values: the dataset's ``clips_version`` (bumped by the importer and by
+    re-scoring, the only writers of the numeric columns and the QC registry values), the clip count and
+    the largest id (a clip created or deleted any other way), and the dataset's creation time (an id can
+    be reused by a database that was reset).  Older versions' files are removed when a new one is written.
+    """
+    from catalog.models import Dataset
+
+    key = Dataset.objects.filter(pk=dataset.pk).values_list("clips_version", flat=True).first() or 0
+    stats = dataset.clips.order_by().aggregate(count=models.Count("id"), top=models.Max("id"))
+    name = f"{dataset.pk}-{int(dataset.created.timestamp() * 1e6)}-{key}-{stats['count']}-{stats['top'] or 0}"
+    folder = Path(settings.DATA_DIR) / "cache" / "report-columns"
+    path = folder / f"{name}.npy"
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        array = _read_array(dataset.clips.all())
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".{name}.{uuid.uuid4().hex}.partial"
+        with open(temp, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+        os.replace(temp, path)
+        for old in folder.glob(f"{dataset.pk}-*.npy"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    return ClipColumns({column: array[:, i] for i, column in enumerate(COLUMNS)})
+
+
+def report_columns(dataset, clips: QuerySet, restricted: bool) -> ClipColumns:
+    """The report's columns for ``clips`` (a filter of ``dataset.clips``): the cached dataset columns, narrowed
+    to the ids the filter selects now (so tags, rejections and deletions are always current)."""
+    everything = dataset_columns(dataset)
+    wanted = _ids(clips)
+    keep = np.isin(everything["id"], wanted.astype(float))
+    if not restricted and keep.all():
+        return everything
+    return ClipColumns({column: values[keep] for column, values in everything.data.items()})
 
 class Links:
     """URLs a click opens: a clip's viewer, or the clip table with the report's filter narrowed to a range."""

@@ -6,13 +6,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from dataset_site.errors import bad_request
+
 from catalog import access
 from catalog.filters import METRICS, ClipFilter
 from catalog.models import Dataset, Role, Video
 from catalog.redact import server_paths_hidden
 from .baseline_views import COMPARED, baseline_rows
 from .data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
-                          face_rate_timeline_figure, histogram_figure, load_columns, lowest_clips, lowest_ids,
+                          face_rate_timeline_figure, histogram_figure, lowest_clips, report_columns, lowest_ids,
                           score_vs_duration_figure)
 
 DEFAULT_THRESHOLD = 60.0  # make_dataset's default --quality_threshold
@@ -67,8 +69,11 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         query["video"] = str(video.pk)
     form = ClipFilter(query, videos=all_videos)
     if form.problems():  # a report of every clip would pass for the filtered one
-        return render(request, "reports/bad_filter.html", {"dataset": dataset, "problems": form.problems()},
-                      status=400)
+        return bad_request(request, f"Quality report: {dataset.name}",
+                           "The filter in this link was not understood, so no report is shown (a report of every clip "
+                           f"would pass for the filtered one): {form.problems()}.",
+                           [("Report for every clip", reverse("dataset_report", args=[dataset.pk])),
+                            ("clip table", reverse("dataset_detail", args=[dataset.pk]))], "filter-errors")
     chosen = form.cleaned_data.get("video")
     videos = [v for v in all_videos if chosen is None or v.pk == chosen]
     clips = form.restrict(dataset.clips.all())
@@ -76,7 +81,7 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     if narrowed:  # dropped segments and failed clips are counted for the videos the filter keeps, not all
         kept = set(clips.order_by().values_list("video_id", flat=True).distinct())
         videos = [v for v in videos if v.pk in kept]
-    columns = load_columns(clips)
+    columns = report_columns(dataset, clips, restricted=bool(narrowed) or chosen is not None)
     threshold = _threshold(request, videos)
     links = Links(reverse("clip_detail", args=[0]).replace("/0/", "/{}/"), reverse("dataset_detail", args=[dataset.pk]),
                   {k: v for k, v in query.items() if v != ""})

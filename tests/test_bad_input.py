@@ -8,7 +8,6 @@ hostile value, on GET and POST, as every role: admin, member, viewer, another te
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -131,3 +130,18 @@ def test_tus_headers_with_hostile_values_get_a_4xx(everyone, headers):
     client = clients()["ana"]
     response = client.post(f"/datasets/{lab['talks'].pk}/uploads/", HTTP_TUS_RESUMABLE="1.0.0", **headers)
     assert 400 <= response.status_code < 500, response.content
+
+
+@pytest.mark.parametrize("name", ["dataset_download", "training_download", "dataset_report"])
+def test_one_reply_to_a_filter_not_understood_400_as_a_page_or_as_json(everyone, name):
+    """Issue #23: the same 400 with the reason everywhere; JSON for a script that asks for it."""
+    from django.urls import reverse
+
+    lab, _ = everyone
+    client = clients()["vic"]
+    url = reverse(name, args=[lab["talks"].pk]) + "?score_min=lots"
+    page = client.get(url)
+    assert page.status_code == 400 and 'id="filter-errors"' in page.content.decode()
+    assert "score_min" in page.content.decode()
+    data = client.get(url, HTTP_ACCEPT="application/json")
+    assert data.status_code == 400 and "score_min" in data.json()["error"]

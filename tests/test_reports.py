@@ -239,3 +239,66 @@ def test_the_report_reads_every_value_as_stored_json_misses_and_nulls_as_gaps(la
                 assert got == float(want), (clip.name, name, got, want)
     assert math.isnan(columns["quality__jitter"][row[first.pk]])
     assert math.isnan(columns["quality__sharpness"][row[second.pk]])
+
+
+def test_the_cached_report_columns_follow_every_change_of_the_clips(client, lab, talk3_dataset, settings):
+    """Issue #23: the dataset's columns are read once per version (a .npy under DATA_DIR/cache), and a report
+    is never stale: re-scoring, a rejection, a tag filter, an import and a deletion all show at once."""
+    from pathlib import Path
+
+    from catalog.models import Dataset, Tag
+    from catalog.rescore import rescore
+    from reports.data import dataset_columns
+
+    talks = lab["talks"]
+    login(client, "ana")
+    url = reverse("dataset_report", args=[talks.pk])
+
+    def scores(query: str = "") -> list[float]:
+        figs = figures(client.get(url + query))
+        return sorted(x for trace in figs["score-duration"]["data"] for x in trace.get("y", []))
+
+    before = scores()
+    assert len(before) == 3
+    cached = list((Path(settings.DATA_DIR) / "cache" / "report-columns").glob(f"{talks.pk}-*.npy"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    scores()
+    assert cached[0].stat().st_mtime_ns == stamp, "the second report read the cached columns"
+
+    rescore(talks, {"valid_rate": 1.0})  # re-scoring changes every score
+    talks.refresh_from_db()
+    after = scores()
+    assert after != before and after == sorted(c.quality_score for c in talks.clips.all())
+    assert len(list(cached[0].parent.glob(f"{talks.pk}-*.npy"))) == 1, "the old version's file is removed"
+
+    first = talks.clips.order_by("name").first()
+    Clip.objects.filter(pk=first.pk).update(rejected=True)  # no version bump needed: the filter is live
+    assert len(scores()) == 2
+    tag = Tag.objects.create(dataset=talks, name="keep")
+    first.tags.add(tag)
+    assert len(scores("?rejected=include&tag=keep")) == 1
+
+    Clip.objects.filter(pk=first.pk).delete()
+    assert len(dataset_columns(Dataset.objects.get(pk=talks.pk))) == 2
+
+    copy = talks.clips.count()
+    import_folder(talks, talk3_dataset.root)  # the deleted clip comes back with an import
+    assert talks.clips.count() == copy + 1 and len(scores("?rejected=include")) == 3
+
+
+def test_a_shifted_cache_would_be_seen(lab, talk3_dataset):
+    """The cached columns are the clips' own values, row for row (a stale or shifted cache fails here)."""
+    from catalog.models import Dataset
+    from reports.data import COLUMNS, dataset_columns, load_columns
+
+    talks = Dataset.objects.get(pk=lab["talks"].pk)
+    cached = dataset_columns(talks)
+    fresh = load_columns(talks.clips.all())
+    order_c, order_f = cached["id"].argsort(), fresh["id"].argsort()
+    for name in COLUMNS:
+        a, b = cached[name][order_c], fresh[name][order_f]
+        assert ((a == b) | (a != a) & (b != b)).all(), name
+    import numpy as np
+
+    assert not np.array_equal(cached["quality_score"][order_c], np.roll(fresh["quality_score"][order_f], 1))

@@ -49,15 +49,20 @@
   const cursorShape = (t) => ({type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1,
                                line: {color: "#111", width: 2}});
 
+  // Plotly draws HTML in trace names and titles: a column named like markup (an imported dataset's) shows as text
+  function plotlyText(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
   function curveTraces(data) {
     const traces = [];
     const palette = ["#2d5bd1", "#d1462d", "#1f7a3a", "#8a3ad1", "#d18f2d", "#2db3d1", "#5b6475", "#c42d8f"];
     Object.keys(data.curves).forEach((name, k) => {
       const color = palette[k % palette.length];
-      traces.push({type: "scatter", mode: "lines", name: name, x: data.time_s, y: data.curves[name],
+      traces.push({type: "scatter", mode: "lines", name: plotlyText(name), x: data.time_s, y: data.curves[name],
                    legendgroup: name, line: {color: color, width: 1.8}});
       if (data.raw && data.raw[name]) {
-        traces.push({type: "scatter", mode: "lines", name: name + " (raw)", x: data.time_s, y: data.raw[name],
+        traces.push({type: "scatter", mode: "lines", name: plotlyText(name + " (raw)"), x: data.time_s, y: data.raw[name],
                      legendgroup: name, line: {color: color, width: 1, dash: "dot"}});
       }
     });
@@ -75,13 +80,13 @@
     names.forEach((name, k) => {
       const axis = k === 0 ? "" : String(k + 1);
       const top = 1 - k * (h + gap);
-      layout["yaxis" + axis] = {domain: [Math.max(top - h, 0), top], title: {text: name}, fixedrange: true};
+      layout["yaxis" + axis] = {domain: [Math.max(top - h, 0), top], title: {text: plotlyText(name)}, fixedrange: true};
       const value = data.features[name];
       if (Array.isArray(value)) {
-        traces.push({type: "scatter", mode: "lines", name: name, x: data.feature_time_s, y: value,
+        traces.push({type: "scatter", mode: "lines", name: plotlyText(name), x: data.feature_time_s, y: value,
                      yaxis: "y" + axis, line: {color: "#2d5bd1", width: 1.5}});
       } else {
-        traces.push({type: "heatmap", name: name, x: data.feature_time_s, z: value.z, yaxis: "y" + axis,
+        traces.push({type: "heatmap", name: plotlyText(name), x: data.feature_time_s, z: value.z, yaxis: "y" + axis,
                      colorscale: "Viridis", showscale: false});
       }
     });
