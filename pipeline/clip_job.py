@@ -21,6 +21,7 @@ from .atomic import atomic_output
 from .audio import AudioTrack, write_wav
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .clip_files import ClipFiles, describe_files
+from .clip_record import ClipRecord
 from .cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
 from .extract import track_frames
 from .features import DEFAULT_FEATURES, FeatureParams, compute_features
@@ -120,9 +121,52 @@ def process_clip(job: ClipJob) -> dict:
         release_memory()
 
 
+@dataclass
+class Tracked:
+    """A clip's span decoded once: tracked frames (and the clip's video written), as arrays by frame."""
+
+    records: list[FrameRecord]
+    start_s: float  # the clip's span in container time
+    end_s: float
+    padded_s: float  # silence the source audio lacked at the end
+    sampler: VisualSampler
+    times: np.ndarray
+    face: np.ndarray
+    raw: np.ndarray  # (frames, 52), NaN without a face
+    pose: np.ndarray  # (frames, 3)
+    geometry: np.ndarray  # (frames, len(GEOMETRY_NAMES))
+
+    @property
+    def fps(self) -> float:
+        t = self.times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else 0.0
+
+
 def _process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
+    tracked = track_and_encode(job, files)
+    timings = {"decode_track_encode_s": time.perf_counter() - clock}
+    table_meta = {"source": job.source_name, "fps": tracked.fps}
+    write_table(files.blendshapes, tracked.records, table_meta)
+    clock = time.perf_counter()
+    samples, feature_shapes, feature_params = write_audio(job, files, tracked)
+    timings["features_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    assessed = assess_clip(tracked.raw, tracked.face, tracked.times, tracked.pose, tracked.geometry,
+                           job.speech.at(tracked.start_s + tracked.times), tracked.sampler.samples, job.audio.samples,
+                           job.audio.start_time_s - tracked.start_s, job.audio.sample_rate, job.qc)
+    write_qc(files, tracked, assessed.repair, table_meta)
+    timings["qc_s"] = time.perf_counter() - clock
+    timings["visual_qc_s"] = tracked.sampler.seconds  # inside decode_track_encode_s
+    record = clip_record(job, files, tracked, samples, feature_shapes, feature_params, assessed, timings)
+    with atomic_output(files.metadata) as fh:
+        json.dump(record.to_dict(), fh, indent=1)
+    return record.to_dict()
+
+
+def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
+    """Decode the span once: frames to MediaPipe and to the clip's encoder (the source audio muxed in)."""
     tracker = tracker_for(job.model)
     sampler = VisualSampler(face_counter_for(job.model))
     reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
@@ -136,13 +180,11 @@ def _process_clip(job: ClipJob) -> dict:
         start_s, end_s = float(reader.start_s), float(reader.end_s)
         source_audio = SourceAudio(job.source_path, start_s, end_s, audio)
         opened[0].finish(source_audio)
-        padded = source_audio.padded
+        padded_s = source_audio.padded / audio.rate
     finally:
         if opened and not opened[0].done:
             opened[0].abort()
     release_memory()  # the decode and encode buffers, before the features allocate theirs
-    timings = {"decode_track_encode_s": time.perf_counter() - clock}
-    times = np.array([r.time_s for r in records])
     face = np.array([r.face for r in records], dtype=bool)
     raw = np.full((len(records), len(MEDIAPIPE_NAMES)), np.nan, np.float32)
     pose = np.full((len(records), 3), np.nan, np.float32)
@@ -156,68 +198,52 @@ def _process_clip(job: ClipJob) -> dict:
                 geometry[i] = r.geometry
     if not face.any():
         raise ClipFailed("no face found in any frame")
-    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-    table_meta = {"source": job.source_name, "fps": fps}
-    write_table(files.blendshapes, records, table_meta)
-    clock = time.perf_counter()
+    return Tracked(records, start_s, end_s, padded_s, sampler, np.array([r.time_s for r in records]), face, raw, pose,
+                   geometry)
 
+
+def write_audio(job: ClipJob, files: ClipFiles, tracked: Tracked) -> tuple[np.ndarray, dict, dict]:
+    """The clip's 16 kHz wav and its audio features at the frame times; (samples, feature shapes, params)."""
     rate = job.audio.sample_rate
-    samples = job.audio.slice(start_s, end_s)
+    samples = job.audio.slice(tracked.start_s, tracked.end_s)
     write_wav(files.audio, samples, rate)
-    context_start = job.audio.start_time_s - start_s  # clip time of the context's first sample
-    features = compute_features(job.audio.samples, rate, times, DEFAULT_FEATURES, job.feature_params,
+    context_start = job.audio.start_time_s - tracked.start_s  # clip time of the context's first sample
+    features = compute_features(job.audio.samples, rate, tracked.times, DEFAULT_FEATURES, job.feature_params,
                                 start_s=context_start)
     feature_params = features.pop("_params")
     with atomic_output(files.audio_features, mode="wb") as fh:
-        np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(fps),
+        np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(tracked.fps),
                  params=np.array(json.dumps(feature_params)))
+    return samples, {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES}, feature_params
 
-    timings["features_s"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    assessed = assess_clip(raw, face, times, pose, geometry, job.speech.at(start_s + times), sampler.samples,
-                           job.audio.samples, context_start, rate, job.qc)
-    qc = assessed.repair
+
+def write_qc(files: ClipFiles, tracked: Tracked, qc, table_meta: dict) -> None:
+    """The quality mask and the QC-repaired blendshape table."""
     with atomic_output(files.quality_mask, mode="wb") as fh:
         np.save(fh, qc.mask)
+    pose = tracked.pose
     clean = [FrameRecord(r.frame, r.time_s, bool(qc.mask[i]), qc.values[i] if qc.mask[i] else None,
                          pose[i] if qc.mask[i] and not np.isnan(pose[i]).any() else None)
-             for i, r in enumerate(records)]
+             for i, r in enumerate(tracked.records)]
     write_table(files.blendshapes_qc, clean, table_meta)
 
-    timings["qc_s"] = time.perf_counter() - clock
-    timings["visual_qc_s"] = sampler.seconds  # inside decode_track_encode_s
-    duration = end_s - start_s
-    metadata = {
-        "clip": job.name,
-        "index": job.index,
-        "source": job.source_name,
-        "source_start_s": round(start_s, 6),
-        "source_end_s": round(end_s, 6),
-        "speech_span_s": [round(job.span_start_s, 6), round(job.span_end_s, 6)],
-        "duration_s": round(duration, 6),
-        "fps": round(fps, 6),
-        "frames": len(records),
-        "face_frames": int(face.sum()),
-        "missing_frames": int((~face).sum()),
-        "missing_ranges": [[a, b - 1] for a, b in true_runs(~face)],  # [first, last] frames
-        "quality": assessed.quality,
-        "quality_score": assessed.score,
-        "quality_reasons": assessed.reasons,
-        "lip_sync": assessed.lip_sync.as_dict(),
-        "face_speaking": assessed.face_speaking,
-        "speech_ratio": round(job.speech.ratio(start_s, end_s), 4),
-        "audio": {"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
-                  "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(padded / audio.rate, 6),
-                  "features": {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES},
-                  "feature_params": feature_params},
-        "blendshape_names": list(MEDIAPIPE_NAMES),
-        "head_pose_names": list(HEAD_POSE_NAMES),
-        "smoothing": job.smooth,
-        "params": job.params,
-        "params_key": job.params_key,
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "files": describe_files(files),
-    }
-    with atomic_output(files.metadata) as fh:
-        json.dump(metadata, fh, indent=1)
-    return metadata
+
+def clip_record(job: ClipJob, files: ClipFiles, tracked: Tracked, samples: np.ndarray, feature_shapes: dict,
+                feature_params: dict, assessed, timings: dict) -> ClipRecord:
+    start_s, end_s, face, rate = tracked.start_s, tracked.end_s, tracked.face, job.audio.sample_rate
+    return ClipRecord(
+        clip=job.name, index=job.index, source=job.source_name,
+        source_start_s=round(start_s, 6), source_end_s=round(end_s, 6),
+        speech_span_s=[round(job.span_start_s, 6), round(job.span_end_s, 6)],
+        duration_s=round(end_s - start_s, 6), fps=round(tracked.fps, 6), frames=len(tracked.records),
+        face_frames=int(face.sum()), missing_frames=int((~face).sum()),
+        missing_ranges=[[a, b - 1] for a, b in true_runs(~face)],
+        quality=assessed.quality, quality_score=assessed.score, quality_reasons=assessed.reasons,
+        lip_sync=assessed.lip_sync.as_dict(), face_speaking=assessed.face_speaking,
+        speech_ratio=round(job.speech.ratio(start_s, end_s), 4),
+        audio={"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
+               "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(tracked.padded_s, 6),
+               "features": feature_shapes, "feature_params": feature_params},
+        blendshape_names=list(MEDIAPIPE_NAMES), head_pose_names=list(HEAD_POSE_NAMES), smoothing=job.smooth,
+        params=job.params, params_key=job.params_key, timings={k: round(v, 3) for k, v in timings.items()},
+        files=describe_files(files))

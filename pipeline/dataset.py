@@ -21,6 +21,7 @@ from pathlib import Path
 from .atomic import atomic_output
 from .audio import AudioTrack, decode_audio
 from .clip_files import ClipFiles, clip_name, load_complete_metadata, remove_partials
+from .clip_record import ClipRecord
 from .clip_job import AUDIO_CONTEXT_S, ClipFailed, ClipJob, process_clip
 from .cut import EncodeSettings
 from .errors import InputError, OutputError
@@ -251,28 +252,7 @@ def failure(index: int, span: Span, reason: str) -> dict:
 
 
 def write_manifest(root: Path, clips: list[dict]) -> None:
-    """manifest.jsonl: one line per complete clip, the catalog's import format."""
+    """manifest.jsonl: one line per complete clip (ClipRecord.manifest_line), the catalog's import format."""
     with atomic_output(root / "manifest.jsonl") as fh:
         for meta in clips:
-            line = {
-                "clip": meta["clip"],
-                "source": meta["source"],
-                "source_start_s": meta["source_start_s"],
-                "source_end_s": meta["source_end_s"],
-                "duration_s": meta["duration_s"],
-                "fps": meta["fps"],
-                "frames": meta["frames"],
-                "face_frames": meta["face_frames"],
-                "quality_score": meta["quality_score"],
-                "valid_rate": meta["quality"]["valid_rate"],
-                "smoothness": meta["quality"]["smoothness"],
-                "range_validity": meta["quality"]["range_validity"],
-                "lip_sync": {k: meta["lip_sync"][k] for k in ("offset_ms", "confidence", "verdict")},
-                "face_speaking": meta["face_speaking"],
-                "speech_ratio": meta["speech_ratio"],
-                "quality": meta["quality"],
-                "quality_reasons": meta["quality_reasons"],
-                "metadata": f"data/{meta['clip']}_metadata.json",
-                "files": meta["files"],
-            }
-            fh.write(json.dumps(line) + "\n")
+            fh.write(json.dumps(ClipRecord.from_dict(meta).manifest_line()) + "\n")
