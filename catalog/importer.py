@@ -77,6 +77,10 @@ def read_report(folder: Path) -> dict:
         report = json.loads((folder / "dataset_report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return report_summary(report)
+
+
+def report_summary(report) -> dict:
     if not isinstance(report, dict):
         return {}
     return {"source": report.get("source"), **{key: report[key] for key in REPORT_KEYS if key in report}}
@@ -108,12 +112,14 @@ def clip_fields(line: dict, weights: dict | None = None) -> dict:
     }
 
 
-def import_folder(dataset: Dataset, folder: str | Path) -> ImportResult:
-    """Create (or refresh) the folder's video and clip rows; safe to run again."""
+def import_folder(dataset: Dataset, folder: str | Path, lines: list[dict] | None = None,
+                  report: dict | None = None) -> ImportResult:
+    """Create (or refresh) the folder's video and clip rows; safe to run again.  ``lines`` and ``report``: the
+    manifest lines and the report a job has just written there (not read back), else read and checked."""
     folder = Path(folder).resolve()
-    lines = read_manifest(folder)
+    lines = read_manifest(folder) if lines is None else lines
     created = updated = 0
-    report = read_report(folder)
+    report = read_report(folder) if report is None else report_summary(report)
     sources = sorted({line["source"] for line in lines}) or [report.get("source") or folder.name]
     with transaction.atomic():
         videos = {}

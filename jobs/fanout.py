@@ -79,6 +79,9 @@ def fan_out(video: Video, token: str, plan) -> int:
     now = timezone.now()
     ClipTask.objects.bulk_create([ClipTask(video=video, index=i, seconds=span.end_s - span.start_s, run_token=token,
                                            heartbeat=now) for i, span in plan.pending], batch_size=1000)
+    ClipTask.objects.bulk_create([ClipTask(video=video, index=i, seconds=meta.get("duration_s") or 0.0, run_token=token,
+                                           status=ClipTask.Status.DONE, record=meta, heartbeat=now)
+                                  for i, meta in plan.complete.items()], batch_size=1000)
     total = len(plan.pending) + len(plan.complete)
     Video.objects.filter(pk=video.pk, run_token=token).update(
         stage=EXTRACTING, clips_total=total, clips_done=len(plan.complete), heartbeat=timezone.now())
@@ -154,7 +157,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
         return "no clip left to cut"
     index = task.index
     video = with_db_retry(lambda: Video.objects.get(pk=video_id))
-    status, error = ClipTask.Status.DONE, ""
+    status, error, metadata = ClipTask.Status.DONE, "", None
     hang = lambda reason: with_db_retry(lambda: give_up_or_retry(task, f"hung: {reason}"))  # noqa: E731
     with Supervisor(clip_beat(task.pk, task.token, video_id, run_token), hang):
         try:
@@ -162,7 +165,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
             if not plan_file.is_file():  # a worker machine without the shared folder (or mounted elsewhere)
                 raise ClipFailed(f"worker {socket.gethostname()} cannot see {plan_file}: mount the shared DATA_DIR "
                                  "at the same path on every machine, then retry the job")
-            process_clip(job_from_plan(video.output_dir, index, dataset_params(video.params)))
+            metadata = process_clip(job_from_plan(video.output_dir, index, dataset_params(video.params)))
         except ClipFailed as exc:
             status, error = ClipTask.Status.FAILED, str(exc)
         except Exception as exc:  # noqa: BLE001 - one clip's crash must not sink the others (as make_dataset)
@@ -171,7 +174,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
     close_old_connections()
 
     def record() -> None:  # repeatable: every write is conditional on this clip attempt's claim
-        ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error)
+        ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error, record=metadata)
         left = unfinished(video_id, run_token).count()
         Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).update(
             clips_done=F("clips_total") - left, heartbeat=timezone.now())

@@ -127,20 +127,17 @@ def finish_video(video_id: int, token: str) -> None:
     video = Video.objects.get(pk=video_id)
     mine = Video.objects.filter(pk=video_id, run_token=token)  # every write of this attempt goes through it
     try:
-        from pipeline.clip_plan import remove_plan, restore_timing, saved_audio
-        from pipeline.dataset import failure, finish_dataset, plan_dataset
+        from pipeline.clip_plan import remove_plan
+        from pipeline.dataset import failure, finish_dataset
 
-        # the clips' metadata on disk is the truth about which are complete: plan again, from the saved audio
-        plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
-                            audio=saved_audio(video.output_dir), source_name=video.original_name)
-        restore_timing(plan)
-        spans = dict(plan.pending)
+        plan, records = finishing_plan(video, token)
+        spans = dict(enumerate(plan.segmentation.clips))
         failed = [failure(t.index, spans[t.index], t.error)
                   for t in ClipTask.objects.filter(video_id=video_id, run_token=token, status=ClipTask.Status.FAILED)
-                  if t.index in spans]
-        result = finish_dataset(plan, dict(plan.complete), failed)
+                  if t.index in spans and t.index not in records]
+        result = finish_dataset(plan, records, failed, skipped=0)
         mine.update(stage="importing", heartbeat=timezone.now())
-        import_folder(video.dataset, video.output_dir)
+        import_folder(video.dataset, video.output_dir, lines=result.manifest, report=result.report)
         apply_carry_over(video)
         remove_plan(video.output_dir)
         note = f"{len(result.failed)} clip(s) failed: see the report" if result.failed else ""
@@ -152,6 +149,31 @@ def finish_video(video_id: int, token: str) -> None:
             raise
     finally:
         release(video_id, token)
+
+
+def finishing_plan(video: Video, token: str) -> tuple:
+    """The saved plan and the records of this attempt's done clips (ClipTask.record), with no second plan and no
+    re-hashing; a plan saved by an older version (a job in flight across an upgrade) is made again instead."""
+    import json
+
+    from pipeline.clip_files import ClipFiles, clip_name
+    from pipeline.clip_plan import plan_for_finishing, restore_timing, saved_audio
+    from pipeline.dataset import plan_dataset
+
+    params = dataset_params(video.params)
+    plan = plan_for_finishing(video.output_dir, params)
+    if plan is None:
+        plan = plan_dataset(video.source_path, video.output_dir, params, audio=saved_audio(video.output_dir),
+                            source_name=video.original_name)
+        restore_timing(plan)
+        return plan, dict(plan.complete)
+    records = {}
+    for index, record in ClipTask.objects.filter(video_id=video.pk, run_token=token, status=ClipTask.Status.DONE
+                                                 ).values_list("index", "record"):
+        if record is None:  # done by a worker of the previous version: its metadata file says the same
+            record = json.loads(ClipFiles(plan.root, clip_name(index)).metadata.read_text(encoding="utf-8"))
+        records[index] = record
+    return plan, records
 
 
 def fail(video_id: int, token: str, exc: Exception) -> None:

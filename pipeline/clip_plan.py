@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ import numpy as np
 from .audio import AudioTrack
 from .clip_job import ClipJob
 from .dataset import DatasetParams, DatasetPlan, clip_job
-from .segment import Span, flags_between
+from .probe import VideoInfo
+from .segment import Segmentation, Span, flags_between
 
 PLAN_DIR = ".plan"
 
@@ -36,7 +38,11 @@ def save_plan(plan: DatasetPlan) -> Path:
             "spans": [[span.start_s, span.end_s] for span in seg.clips],
             # for the report's stage_seconds, which the finishing task (elsewhere, later) writes
             "stages": plan.stages, "started_at": time.time() - (time.perf_counter() - plan.started),
-            "planned_at": time.time()}))
+            "planned_at": time.time(),
+            # what the finishing task writes the report from, so it never plans (probes, segments, hashes) again
+            "finish": {"info": {**asdict(plan.info), "path": str(plan.info.path)}, "padding": plan.padding,
+                       "dropped": seg.dropped, "speech_runs": [[s.start_s, s.end_s] for s in seg.speech_runs],
+                       "speech_level_db": seg.speech_level_db, "floor_db": seg.floor_db, "params": seg.params}}))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(temp, target)
     except BaseException:
@@ -70,6 +76,28 @@ def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParam
     start, end = plan["spans"][index]
     return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params,
                     plan.get("source_name"))
+
+
+def plan_for_finishing(root: str | os.PathLike[str], params: DatasetParams) -> DatasetPlan | None:
+    """The plan as the planning task saved it, for writing the manifest and the report; None for a plan saved
+    by an older version (the caller then plans again)."""
+    folder = Path(root) / PLAN_DIR
+    try:
+        plan, audio = _saved(folder)
+        saved = plan["finish"]
+        flags = np.load(folder / "speech.npy", mmap_mode="r")
+        info = VideoInfo(**{**saved["info"], "path": Path(saved["info"]["path"])})
+        segmentation = Segmentation(
+            clips=[Span(a, b) for a, b in plan["spans"]], dropped=saved["dropped"],
+            speech_runs=[Span(a, b) for a, b in saved["speech_runs"]], frame_s=plan["frame_s"], speech_flags=flags,
+            speech_level_db=saved["speech_level_db"], floor_db=saved["floor_db"], params=saved["params"],
+            origin_s=plan["speech_origin_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    result = DatasetPlan(Path(plan["source"]), Path(root), params, info, audio, saved["padding"], segmentation,
+                         plan["key"], {}, [], {}, time.perf_counter(), plan.get("source_name") or Path(plan["source"]).name)
+    restore_timing(result)
+    return result
 
 
 def restore_timing(plan: DatasetPlan) -> None:

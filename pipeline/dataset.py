@@ -68,6 +68,7 @@ class DatasetResult:
     stage_seconds: dict[str, float]
     report: dict
     audio_padding: list[dict] = field(default_factory=list)
+    manifest: list[dict] = field(default_factory=list)  # the manifest.jsonl lines written
 
 
 def params_key(source: Path, params: DatasetParams, source_name: str | None = None) -> str:
@@ -169,12 +170,13 @@ def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dic
     """Write the manifest and the reports from every complete clip (and the failures), in clip order."""
     clips = [results[i] for i in sorted(results)]
     failed = sorted(failed, key=lambda f: f["clip"])
-    write_manifest(plan.root, clips)
+    manifest = write_manifest(plan.root, clips)
     plan.stages["total"] = time.perf_counter() - plan.started
     report = write_reports(plan.root, plan.source_name, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
                            plan.params, plan.stages, plan.padding)
     return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped,
-                         len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding)
+                         len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding,
+                         manifest)
 
 
 def build_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str], params: DatasetParams = DatasetParams(),
@@ -251,8 +253,11 @@ def failure(index: int, span: Span, reason: str) -> dict:
             "reason": reason}
 
 
-def write_manifest(root: Path, clips: list[dict]) -> None:
-    """manifest.jsonl: one line per complete clip (ClipRecord.manifest_line), the catalog's import format."""
+def write_manifest(root: Path, clips: list[dict]) -> list[dict]:
+    """manifest.jsonl: one line per complete clip (ClipRecord.manifest_line), the catalog's import format;
+    returns the lines."""
+    lines = [ClipRecord.from_dict(meta).manifest_line() for meta in clips]
     with atomic_output(root / "manifest.jsonl") as fh:
-        for meta in clips:
-            fh.write(json.dumps(ClipRecord.from_dict(meta).manifest_line()) + "\n")
+        for line in lines:
+            fh.write(json.dumps(line) + "\n")
+    return lines

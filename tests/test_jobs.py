@@ -298,3 +298,55 @@ def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(te
     assert failed.pk == longest.pk and socket.gethostname() in failed.error
     assert "same path on every machine" in failed.error
     assert ClipTask.objects.filter(video=team_video, status="queued").count() == 2  # the others are untouched
+
+
+def test_finishing_writes_from_the_clips_records_without_planning_or_hashing_again(team_video, monkeypatch):
+    """Issue #23: the last clip's task writes the manifest and the report from the records the clips returned
+    (ClipTask.record) and imports those lines: no second probe or segmentation, no file hashed again."""
+    import json
+    from pathlib import Path
+
+    import pipeline.clip_files
+    import pipeline.dataset
+    from jobs import tasks
+    from jobs.models import ClipTask
+
+    finishing, during = [], []
+    real_finish, real_plan, real_hash = tasks.finish_video, pipeline.dataset.plan_dataset, pipeline.clip_files.file_sha256
+
+    def finish(*args, **kwargs):
+        finishing.append(True)
+        try:
+            return real_finish(*args, **kwargs)
+        finally:
+            finishing.pop()
+
+    def plan(*args, **kwargs):
+        during.append("plan") if finishing else None
+        return real_plan(*args, **kwargs)
+
+    def sha(path):
+        during.append(f"hash {Path(path).name}") if finishing else None
+        return real_hash(path)
+
+    monkeypatch.setattr(tasks, "finish_video", finish)
+    monkeypatch.setattr(pipeline.dataset, "plan_dataset", plan)
+    monkeypatch.setattr(pipeline.clip_files, "file_sha256", sha)
+    assert tasks.process_video(team_video.pk) == "3 clip task(s) queued"
+    token = Video.objects.get(pk=team_video.pk).run_token
+    while tasks.process_clip_task(team_video.pk, token).startswith("clip "):
+        pass
+    team_video.refresh_from_db()
+    assert team_video.status == Video.Status.DONE, team_video.error
+    assert during == [], f"finishing planned or hashed again: {during}"
+    assert all(t.record for t in ClipTask.objects.filter(video=team_video))
+    root = Path(team_video.output_dir)
+    lines = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    assert [line["clip"] for line in lines] == ["clip_0000", "clip_0001", "clip_0002"]
+    for line in lines:  # the manifest repeats each clip's own metadata file
+        meta = json.loads((root / line["metadata"]).read_text())
+        assert line["files"] == meta["files"] and line["quality_score"] == meta["quality_score"]
+    report = json.loads((root / "dataset_report.json").read_text())
+    assert report["totals"]["clips"] == 3 and report["source"] == "talk3.mp4"
+    assert team_video.report["totals"]["clips"] == 3 and team_video.dataset.clips.count() == 3
+    assert set(report["stage_seconds"]) >= {"audio_decode", "segmentation", "clips", "total"}
