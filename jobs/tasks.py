@@ -110,7 +110,7 @@ def video_hung(video_id: int, token: str, reason: str) -> None:
     if video.attempts >= settings.JOB_MAX_ATTEMPTS:
         mine.update(status=Video.Status.FAILED, run_token="",
                     error=f"reading this recording hung on {video.attempts} attempts ({reason}); it is left out")
-    elif mine.update(status=Video.Status.QUEUED, run_token="", stage=f"re-queued: the last attempt hung ({reason})"):
+    elif mine.update(status=Video.Status.QUEUED, run_token="", stage="re-queued after a hang", error=reason):
         enqueue(video)
 
 

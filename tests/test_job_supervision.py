@@ -55,7 +55,8 @@ def test_a_recording_whose_plan_hangs_twice_is_failed_for_good(team_video):
     Video.objects.filter(pk=team_video.pk).update(status=Video.Status.RUNNING, run_token="t", attempts=1)
     video_hung(team_video.pk, "t", "no new packet from the recording for 61 s")
     team_video.refresh_from_db()
-    assert team_video.status == Video.Status.QUEUED and OrmQ.objects.count() == 1 and "hung" in team_video.stage
+    assert team_video.status == Video.Status.QUEUED and OrmQ.objects.count() == 1 and "hang" in team_video.stage
+    assert "no new packet" in team_video.error  # the reason, until the next attempt starts
     Video.objects.filter(pk=team_video.pk).update(status=Video.Status.RUNNING, run_token="u", attempts=2)
     video_hung(team_video.pk, "u", "no new packet from the recording for 61 s")
     team_video.refresh_from_db()
