@@ -113,6 +113,14 @@ class ClipFilter(forms.Form):
         shown = {"q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected", "sort"}
         return [self[name] for name in self.fields if name not in shown]
 
+    def clean(self) -> dict:
+        data = super().clean()
+        for key in METRICS:  # an empty range is a mistake to say, not "0 clips"
+            low, high = data.get(f"{key}_min"), data.get(f"{key}_max")
+            if low is not None and high is not None and low > high:
+                self.add_error(f"{key}_min", f"{low:g} is above {key}_max {high:g}")
+        return data
+
     def clean_sort(self) -> str:
         value = self.cleaned_data.get("sort") or "name"
         return value if value.lstrip("-") in SORTABLE else "name"
@@ -165,7 +173,7 @@ class ClipFilter(forms.Form):
         """What was not understood, one clause per field ("" when the filter is valid or empty)."""
         if not self.is_bound or self.is_valid():
             return ""
-        return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in self.errors.items())
+        return "; ".join(f"{field}: {' '.join(e.rstrip('.') for e in errors)}" for field, errors in self.errors.items())
 
     def active(self) -> dict:
         """The filter as it stands, for the manifest of a download and for display."""

@@ -38,6 +38,18 @@ def video_report(request: HttpRequest, pk: int) -> HttpResponse:
     return _report(request, video.dataset, video)
 
 
+def threshold_problem(request: HttpRequest) -> str:
+    """Why ``?threshold=`` is not a score from 0 to 100 ("" when it is, or when it is not given)."""
+    text = request.GET.get("threshold", "")
+    if text == "":
+        return ""
+    try:
+        value = float(text)
+    except ValueError:
+        return f"threshold: {text[:40]!r} is not a number"
+    return "" if 0 <= value <= 100 else "threshold: a score from 0 to 100 is needed"
+
+
 def _threshold(request: HttpRequest, videos: list[Video]) -> float:
     try:
         value = float(request.GET["threshold"])
@@ -68,10 +80,11 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
     if video:
         query["video"] = str(video.pk)
     form = ClipFilter(query, videos=all_videos)
-    if form.problems():  # a report of every clip would pass for the filtered one
+    problems = "; ".join(filter(None, [form.problems(), threshold_problem(request)]))
+    if problems:  # a report of every clip (or at another threshold) would pass for the one asked for
         return bad_request(request, f"Quality report: {dataset.name}",
                            "The filter in this link was not understood, so no report is shown (a report of every clip "
-                           f"would pass for the filtered one): {form.problems()}.",
+                           f"would pass for the filtered one): {problems}.",
                            [("Report for every clip", reverse("dataset_report", args=[dataset.pk])),
                             ("clip table", reverse("dataset_detail", args=[dataset.pk]))], "filter-errors")
     chosen = form.cleaned_data.get("video")

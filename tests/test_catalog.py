@@ -173,3 +173,13 @@ def test_thumbnail_is_a_jpeg(client, lab):
     response = client.get(reverse("clip_thumbnail", args=[clip.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+
+
+def test_home_says_speech_in_minutes_below_an_hour(client, lab):
+    """Issue #25 (11): "Speech hours 0.01" said nothing; below an hour the home page counts minutes."""
+    from catalog.templatetags.catalog_tags import speech_time
+
+    page = login(client, "ana").get(reverse("home")).content.decode()
+    seconds = sum(c.duration_s for c in lab["talks"].clips.all())
+    assert speech_time(seconds) in page and speech_time(seconds).endswith(" min")
+    assert (speech_time(5400), speech_time(1800), speech_time(30)) == ("1.5 h", "30 min", "0.5 min")

@@ -122,8 +122,16 @@ def test_a_bad_filter_is_a_400_not_a_report_of_every_clip(client, lab):
     html = response.content.decode()
     assert response.status_code == 400 and 'id="filter-errors"' in html and "score_min" in html
     assert "plotly" not in html.lower()  # no figures of the whole dataset
-    fine = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"threshold": "nan"})
-    assert fine.status_code == 200 and 'value="60"' in fine.content.decode()  # an unusable threshold: the default
+    for bad in ("nan", "abc", "101"):  # issue #25: an unusable threshold is said, not replaced by 60 in silence
+        refused = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"threshold": bad})
+        assert refused.status_code == 400 and "threshold" in refused.content.decode()
+    fine = client.get(reverse("dataset_report", args=[lab["talks"].pk]), {"threshold": "75"})
+    assert fine.status_code == 200 and 'value="75"' in fine.content.decode()
+    empty = client.get(reverse("dataset_detail", args=[lab["talks"].pk]), {"score_min": "90", "score_max": "10"})
+    text = empty.content.decode()
+    assert empty.status_code == 400 and "90 is above score_max 10" in text  # not "0 clips" in silence
+    assert ".." not in re.search(r'id="filter-errors"[^>]*>(.*?)</', client.get(
+        reverse("dataset_report", args=[lab["talks"].pk]), {"score_min": "x"}).content.decode(), re.S).group(1)
 
 
 def test_empty_dataset_report(client, lab):

@@ -58,7 +58,7 @@ def test_initial_admin_is_created_once(db, capsys, settings, tmp_path):
     password = out.split("password: ")[1].split()[0]
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
-    assert (tmp_path / "initial_admin_password.txt").read_text() == f"user name: admin\npassword:  {password}\n"
+    assert (tmp_path / "initial_admin_password.txt").read_text() == f"user name: admin\npassword: {password}\n"  # one space: copied whole
     from catalog.models import Membership
 
     membership = Membership.objects.get(user=admin)

@@ -38,3 +38,12 @@ def fixed(value, digits: int = 2) -> str:
         return f"{float(value):.{int(digits)}f}"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def speech_time(seconds) -> str:
+    """Speech in a dataset: hours from one hour on, minutes below (0.01 h said nothing)."""
+    seconds = float(seconds or 0)
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds < 600 else f"{seconds / 60:.0f} min"

@@ -32,6 +32,6 @@ class Command(BaseCommand):
         Dataset.objects.get_or_create(team=team, name="First dataset", defaults={"created_by": admin})
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(f"user name: {opts['username']}\npassword:  {password}\n")
+            fh.write(f"user name: {opts['username']}\npassword: {password}\n")
         self.stdout.write(f"Created administrator '{opts['username']}' with password: {password}")
         self.stdout.write(f"(also saved in {password_file}; change it under Admin > Users)")
