@@ -31,8 +31,9 @@ def check_upload(path: Path, display_name: str) -> str | None:
         try:
             for kind in ("video", "audio"):  # the first frame of each must decode
                 frame = next(iter(container.decode(**{kind: 0})))
-                if kind == "video" and LIMITS.picture_problem(frame.width, frame.height):
-                    return f"{display_name}: {LIMITS.picture_problem(frame.width, frame.height)}"
+                picture = LIMITS.picture_problem(frame.width, frame.height) if kind == "video" else None
+                if picture:
+                    return f"{display_name}: {picture}"
         except (av.error.FFmpegError, StopIteration):
             return f"{display_name}: the {kind} stream does not decode; the file is damaged or truncated"
         return None

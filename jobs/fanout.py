@@ -104,11 +104,10 @@ def give_up_or_retry(task: ClipTask, why: str) -> bool:
     """A clip attempt that hung or whose worker died: queue it again, or after CLIP_MAX_ATTEMPTS fail it for
     good with ``why``; True when it changed.  Either way a message goes out (to cut it, or to settle)."""
     if task.attempts >= settings.CLIP_MAX_ATTEMPTS:
-        changed = ClipTask.objects.filter(pk=task.pk, status=ClipTask.Status.RUNNING, token=task.token).update(
-            status=ClipTask.Status.FAILED, error=f"{why} on {task.attempts} attempts; this clip is left out")
+        change = {"status": ClipTask.Status.FAILED, "error": f"{why} on {task.attempts} attempts; this clip is left out"}
     else:
-        changed = ClipTask.objects.filter(pk=task.pk, status=ClipTask.Status.RUNNING, token=task.token).update(
-            status=ClipTask.Status.QUEUED, token="", heartbeat=timezone.now(), error=why)
+        change = {"status": ClipTask.Status.QUEUED, "token": "", "heartbeat": timezone.now(), "error": why}
+    changed = ClipTask.objects.filter(pk=task.pk, status=ClipTask.Status.RUNNING, token=task.token).update(**change)
     if changed:
         send_clip_messages(Video.objects.get(pk=task.video_id), task.run_token, 1)
     return bool(changed)

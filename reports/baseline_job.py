@@ -31,6 +31,13 @@ from .models import BaselineRun
 log = logging.getLogger(__name__)
 
 
+def enqueue(run: BaselineRun) -> None:
+    from django_q.tasks import async_task
+
+    async_task("reports.baseline_job.train_baseline", run.pk, task_name=f"baseline-{run.pk}",
+               group=f"dataset-{run.dataset_id}")
+
+
 def claim(run_id: int) -> str | None:
     """Take a queued run (or a running one whose worker died) for one attempt: its token, or None."""
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
@@ -76,8 +83,6 @@ def train_baseline(run_id: int) -> str:
 def requeue_stalled_baselines() -> int:
     """Watchdog (with the video jobs' one, every minute): a running baseline without heartbeat (its worker died,
     or django-q2 killed it at Q_TIMEOUT) is queued again, or after BASELINE_MAX_ATTEMPTS failed, saying why."""
-    from django_q.tasks import async_task
-
     stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
     count = 0
     for run in BaselineRun.objects.filter(status=BaselineRun.Status.RUNNING).filter(
@@ -88,8 +93,7 @@ def requeue_stalled_baselines() -> int:
                         error=f"the worker stopped {run.attempts} times while training (a crash, out of memory, or "
                               "the task time limit Q_TIMEOUT); train again with fewer clips, or report it")
         elif same.update(status=BaselineRun.Status.QUEUED, run_token=""):
-            async_task("reports.baseline_job.train_baseline", run.pk, task_name=f"baseline-{run.pk}",
-                       group=f"dataset-{run.dataset_id}")
+            enqueue(run)
             count += 1
     return count
 

@@ -21,7 +21,7 @@ COMPARED = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker")
 
 @require_POST
 def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
-    from django_q.tasks import async_task
+    from .baseline_job import enqueue
 
     dataset = access.get_dataset(request.user, pk)
     access.require_role(request.user, dataset.team, Role.MEMBER)
@@ -36,8 +36,7 @@ def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
     label = request.POST.get("label", "").strip()[:100] or (
         "; ".join(f"{k}={v}" for k, v in active.items() if k != "sort") or "all clips")
     run = BaselineRun.objects.create(dataset=dataset, label=label, query=query.urlencode(), created_by=request.user)
-    async_task("reports.baseline_job.train_baseline", run.pk, task_name=f"baseline-{run.pk}",
-               group=f"dataset-{dataset.pk}")
+    enqueue(run)
     messages.info(request, f"Training the baseline on \u201c{label}\u201d; the table below fills in when it is done.")
     return redirect(reverse("dataset_report", args=[dataset.pk]) + (f"?{query.urlencode()}" if query else "")
                     + "#baselines")

@@ -299,3 +299,20 @@ def test_a_complete_chunked_body_is_served_at_once(server):
         assert time.monotonic() - started < 3
     finally:
         sock.close()
+
+
+def test_a_request_body_cut_off_for_slowness_is_a_408_not_a_500(researcher, monkeypatch):
+    """The paced body reads of dataset_site.web_worker end a trickling form post with TimeoutError."""
+    from django.test import Client
+
+    from catalog import access
+
+    client = Client(raise_request_exception=False)
+    client.force_login(researcher)
+
+    def slow(*args, **kwargs):
+        raise TimeoutError("the client sends its request body too slowly")
+
+    monkeypatch.setattr(access, "datasets_for", slow)
+    page = client.get(reverse("home"))
+    assert page.status_code == 408 and b"The request came too slowly" in page.content
