@@ -38,7 +38,7 @@ def seed(data_dir: Path, clips: int) -> int:
     snippet = f"""
 dropped = [{{"start_s": 30.0 * k, "end_s": 30.0 * k + 1.2, "duration_s": 1.2, "reason": "shorter than min_clip"}}
            for k in range(40)]
-videos = [Video.objects.create(dataset=ds, original_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done",
+videos = [Video.objects.create(dataset=ds, source_name=f"talk_{{i:02d}}.mp4", output_dir="/nonexistent", status="done",
                                report={{"source": f"talk_{{i:02d}}.mp4", "dropped_segments": dropped, "failed_clips": [],
                                        "params": {{"quality_threshold": 60.0}}}})
           for i in range(20)]
@@ -47,12 +47,12 @@ rng = random.Random(0)
 batch = []
 for i in range({clips}):
     lag = rng.gauss(60, 80)
-    batch.append(Clip(dataset=ds, video=videos[i % 20], source_name=videos[i % 20].original_name,
+    batch.append(Clip(dataset=ds, video=videos[i % 20], source_name=videos[i % 20].source_name,
                       name=f"clip_{{i:06d}}", source_start_s=i * 7.0,
                       source_end_s=i * 7.0 + 5, duration_s=rng.uniform(2, 180), fps=25, frames=125, face_frames=120,
                       face_rate=rng.uniform(0.5, 1), quality_score=rng.uniform(20, 100), valid_rate=rng.random(),
-                      smoothness=rng.random(), range_validity=1.0, av_lag_ms=lag, av_lag_abs_ms=abs(lag),
-                      av_correlation=rng.uniform(-1, 8), speech_ratio=rng.random(), files={{}},
+                      smoothness=rng.random(), range_validity=1.0, lip_sync_offset_ms=lag, lip_sync_offset_abs_ms=abs(lag),
+                      lip_sync_confidence=rng.uniform(-1, 8), speech_ratio=rng.random(), files={{}},
                       lip_sync_verdict=rng.choice(["in_sync", "in_sync", "no_reliable_offset", "mismatch"]),
                       face_speaking=rng.random() > 0.1, quality_reasons=[],
                       quality={{"valid_rate": rng.random(), "smoothness": rng.random(), "range_validity": 1.0,

@@ -45,7 +45,7 @@ def seed(data_dir: Path, clips_with_files: int, total_clips: int) -> tuple[int, 
         paths += [video, csv_file]
     snippet = f"""
 from catalog.tokens import issue
-video = Video.objects.create(dataset=ds, original_name="talk.mp4", output_dir={str(folder)!r}, status="done")
+video = Video.objects.create(dataset=ds, source_name="talk.mp4", output_dir={str(folder)!r}, status="done")
 rng = random.Random(0)
 batch = []
 for i in range({total_clips}):
@@ -55,7 +55,7 @@ for i in range({total_clips}):
     batch.append(Clip(dataset=ds, video=video, source_name="talk.mp4", name=f"clip_{{i:06d}}", source_start_s=i,
                       source_end_s=i + 5, duration_s=5, fps=25, frames=125, face_frames=125, face_rate=1.0,
                       quality_score=95 if has else rng.uniform(0, 80), valid_rate=1, smoothness=0.5, range_validity=1,
-                      av_lag_ms=10, av_lag_abs_ms=10, speech_ratio=0.8, files=files))
+                      lip_sync_offset_ms=10, lip_sync_offset_abs_ms=10, speech_ratio=0.8, files=files))
     if len(batch) == 5000:
         Clip.objects.bulk_create(batch); batch = []
 Clip.objects.bulk_create(batch)

@@ -61,7 +61,7 @@ def run_job(video: Path, workers: int, work: Path) -> tuple[float, Path, dict]:
     data_dir = work / f"data-{workers}"
     out = work / f"job-{workers}"
     snippet = f"""
-v = Video.objects.create(dataset=ds, original_name={video.name!r}, source_path={str(video)!r},
+v = Video.objects.create(dataset=ds, source_name={video.name!r}, source_path={str(video)!r},
                          output_dir={str(out)!r}, params={PARAMS!r}, uploaded_by=user)
 print(v.pk)
 """

@@ -22,7 +22,7 @@ class DatasetAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["original_name", "dataset", "status", "stage", "clips_done", "clips_total"]
+    list_display = ["source_name", "dataset", "status", "stage", "clips_done", "clips_total"]
     list_filter = ["status"]
 
 

@@ -69,7 +69,7 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
     access.require_role(request.user, dataset.team, Role.ADMIN)
     summary = deletion_summary(dataset)
     if summary["busy"]:
-        messages.error(request, "Not deleted: cancel the jobs of " + ", ".join(v.original_name for v in summary["busy"])
+        messages.error(request, "Not deleted: cancel the jobs of " + ", ".join(v.source_name for v in summary["busy"])
                        + " first.")
         return redirect("dataset_settings", pk=dataset.pk)
     try:

@@ -43,15 +43,14 @@ def spreadsheet_safe(value):
 
 
 def clip_row(clip: Clip, folder: str) -> dict:
-    return {"clip": clip.name, "source": clip.source_name, "source_start_s": clip.source_start_s,
-            "source_end_s": clip.source_end_s, "duration_s": clip.duration_s, "frames": clip.frames,
-            "face_rate": round(clip.face_rate, 4), "quality_score": clip.quality_score, "valid_rate": clip.valid_rate,
-            "smoothness": clip.smoothness, "range_validity": clip.range_validity,
-            "lip_sync_offset_ms": clip.av_lag_ms, "lip_sync_confidence": clip.av_correlation,
-            "lip_sync_verdict": clip.lip_sync_verdict, "face_speaking": clip.face_speaking,
-            "speech_ratio": clip.speech_ratio, "quality_reasons": "; ".join(clip.quality_reasons or []),
-            **{f"quality.{name}": (clip.quality or {}).get(name) for name in QC_METRICS if not name.startswith("lip_sync")},
-            "tags": ";".join(sorted(t.name for t in clip.tags.all())), "folder": folder}
+    """The clip's line in the zip's manifest.csv (MANIFEST_FIELDS), from its summary."""
+    values = clip.summary()
+    quality = values["quality"] or {}
+    row = {"clip": clip.name, "source": clip.source_name, **values, "face_rate": round(values["face_rate"], 4),
+           "quality_reasons": "; ".join(values["quality_reasons"] or []),
+           **{f"quality.{name}": quality.get(name) for name in QC_METRICS},
+           "tags": ";".join(sorted(t.name for t in clip.tags.all())), "folder": folder}
+    return {name: row[name] for name in MANIFEST_FIELDS}
 
 
 class VideoFolders:

@@ -50,13 +50,13 @@ METRICS: dict[str, Metric] = {
     "score": Metric("quality_score", "Score", 0, 100),
     "duration": Metric("duration_s", "Duration (s)", 0),
     "face": Metric("face_rate", "Face-frame rate", 0, 1),
-    "lag": Metric("av_lag_abs_ms", "|Lip-sync offset| (ms)", 0),
+    "lag": Metric("lip_sync_offset_abs_ms", "|Lip-sync offset| (ms)", 0),
     "speech": Metric("speech_ratio", "Speech ratio", 0, 1),
     "valid": Metric("valid_rate", "Valid-frame rate", 0, 1),
     "smooth": Metric("smoothness", "Smoothness (seed)", 0, 1),
     "range": Metric("range_validity", "Range validity", 0, 1),
-    "corr": Metric("av_correlation", "Lip-sync confidence"),
-    "avlag": Metric("av_lag_ms", "Lip-sync offset, signed (ms)"),
+    "corr": Metric("lip_sync_confidence", "Lip-sync confidence"),
+    "avlag": Metric("lip_sync_offset_ms", "Lip-sync offset, signed (ms)"),
     "start": Metric("source_start_s", "Start in source (s)", 0),
 }
 # Every metric of the QC registry (a lab's own too) is a filter, a sortable column and a report histogram.
@@ -69,7 +69,7 @@ PRIMARY_BOUNDS = ("score_min", "score_max", "duration_min", "duration_max", "fac
 SORTABLE = {
     "name": "name", "video": "source_name", "start": "source_start_s", "duration": "duration_s",
     "score": "quality_score", "valid": "valid_rate", "smooth": "smoothness", "range": "range_validity",
-    "face": "face_rate", "lag": "av_lag_abs_ms", "corr": "av_correlation", "speech": "speech_ratio",
+    "face": "face_rate", "lag": "lip_sync_offset_abs_ms", "corr": "lip_sync_confidence", "speech": "speech_ratio",
     **{key: m.field for key, m in METRICS.items() if m.in_json},
 }
 SYNC_CHOICES = [("", "any"), ("in_sync", "in sync"), ("offset", "offset"), ("mismatch", "audio does not match"),
@@ -99,7 +99,7 @@ class ClipFilter(forms.Form):
         bounds = {f"{key}_{side}": _bound_field(metric, side) for key, metric in METRICS.items() for side in ("min", "max")}
         ordered = {name: bounds.pop(name) for name in PRIMARY_BOUNDS}
         self.fields = {**ordered, **{k: v for k, v in self.fields.items()}, **bounds}
-        self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.original_name) for v in videos]
+        self.fields["video"].widget.choices = [("", "all")] + [(v.pk, v.source_name) for v in videos]
 
     @classmethod
     def of(cls, dataset, data=None) -> "ClipFilter":

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from django.db import transaction
 
+from pipeline.clip_record import summary
 from pipeline.errors import InputError
+from pipeline.scoring import score
 
 from .db import refresh_planner_stats
 from .models import Clip, Dataset, Video, clips_changed
@@ -87,29 +89,12 @@ def report_summary(report) -> dict:
 
 
 def clip_fields(line: dict, weights: dict | None = None) -> dict:
-    """Clip columns from one manifest line (this version's, or an older one's A/V sync fields)."""
-    from pipeline.scoring import reasons, score
-
-    sync = line.get("lip_sync")
-    if sync is not None:
-        lag, confidence, verdict = sync.get("offset_ms"), sync.get("confidence"), sync.get("verdict") or ""
-        weak = verdict != "in_sync"
-    else:  # a manifest written before the lip-sync check
-        lag, confidence, verdict, weak = line.get("av_lag_ms"), line.get("av_correlation"), "", bool(line.get("av_sync_weak"))
-    quality = dict(line.get("quality") or {"valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
-                                           "range_validity": line["range_validity"]})
-    return {
-        "source_start_s": line["source_start_s"], "source_end_s": line["source_end_s"],
-        "duration_s": line["duration_s"], "fps": line["fps"], "frames": line["frames"],
-        "face_frames": line["face_frames"], "face_rate": line["face_frames"] / max(line["frames"], 1),
-        "quality_score": score(quality, weights) if weights else line["quality_score"],
-        "valid_rate": line["valid_rate"], "smoothness": line["smoothness"],
-        "range_validity": line["range_validity"], "av_lag_ms": lag, "av_lag_abs_ms": abs(lag) if lag is not None else None,
-        "av_correlation": confidence, "av_sync_weak": weak, "lip_sync_verdict": verdict,
-        "face_speaking": line.get("face_speaking"), "quality": quality,
-        "quality_reasons": line.get("quality_reasons") or reasons(quality),
-        "speech_ratio": line["speech_ratio"], "files": line["files"],
-    }
+    """Clip columns from one manifest line (pipeline.clip_record.summary: this version's or an older one's),
+    scored again with the dataset's weights when it has its own."""
+    fields = summary(line)
+    if weights:
+        fields["quality_score"] = score(fields["quality"], weights)
+    return {**fields, "files": line["files"]}
 
 
 def import_folder(dataset: Dataset, folder: str | Path, lines: list[dict] | None = None,
@@ -125,7 +110,7 @@ def import_folder(dataset: Dataset, folder: str | Path, lines: list[dict] | None
         videos = {}
         for source in sources:
             video, _ = Video.objects.get_or_create(
-                dataset=dataset, original_name=source, output_dir=str(folder),
+                dataset=dataset, source_name=source, output_dir=str(folder),
                 defaults={"status": Video.Status.DONE, "stage": "imported"})
             if report and report.get("source") == source:
                 Video.objects.filter(pk=video.pk).update(report=report)

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from pipeline.clip_record import SUMMARY_FIELDS
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer (browse and download)"
@@ -74,7 +76,7 @@ class Video(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="videos")
-    original_name = models.CharField(max_length=255)
+    source_name = models.CharField(max_length=255)
     source_path = models.CharField(max_length=1000, blank=True, help_text="the uploaded file (empty for imports)")
     output_dir = models.CharField(max_length=1000, help_text="folder holding the clips/ and data/ of this video")
     params = models.JSONField(default=dict, blank=True, help_text="make_dataset options for this video")
@@ -100,10 +102,10 @@ class Video(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["original_name", "id"]
+        ordering = ["source_name", "id"]
 
     def __str__(self) -> str:
-        return self.original_name
+        return self.source_name
 
     @property
     def root(self) -> Path:
@@ -140,11 +142,10 @@ class Clip(models.Model):
     valid_rate = models.FloatField()
     smoothness = models.FloatField()
     range_validity = models.FloatField()
-    # Lip sync (pipeline.lip_sync); the av_* names are the columns' historical names: offset and confidence.
-    av_lag_ms = models.FloatField(null=True, blank=True)  # lip-sync offset, ms; NULL: no reliable offset
-    av_lag_abs_ms = models.FloatField(null=True, blank=True)
-    av_correlation = models.FloatField(null=True, blank=True)  # lip-sync confidence (z-score against shifted audio)
-    av_sync_weak = models.BooleanField(default=False)  # verdict is not in_sync
+    # Lip sync (pipeline.lip_sync); the columns are named as pipeline.clip_record.SUMMARY_FIELDS.
+    lip_sync_offset_ms = models.FloatField(null=True, blank=True)  # lip-sync offset, ms; NULL: no reliable offset
+    lip_sync_offset_abs_ms = models.FloatField(null=True, blank=True)
+    lip_sync_confidence = models.FloatField(null=True, blank=True)  # lip-sync confidence (z-score against shifted audio)
     lip_sync_verdict = models.CharField(max_length=24, blank=True, default="")
     face_speaking = models.BooleanField(null=True, blank=True)
     quality = models.JSONField(default=dict, blank=True)  # every stored QC value: what the score is computed from
@@ -167,14 +168,19 @@ class Clip(models.Model):
             models.Index(fields=["dataset", "rejected", "quality_score"], name="clip_by_score"),
             models.Index(fields=["dataset", "rejected", "face_rate"], name="clip_by_face"),
             models.Index(fields=["dataset", "rejected", "speech_ratio"], name="clip_by_speech"),
-            models.Index(fields=["dataset", "rejected", "av_lag_abs_ms"], name="clip_by_lag"),
+            models.Index(fields=["dataset", "rejected", "lip_sync_offset_abs_ms"], name="clip_by_lag"),
             models.Index(fields=["dataset", "rejected", "valid_rate"], name="clip_by_valid"),
             models.Index(fields=["dataset", "rejected", "smoothness"], name="clip_by_smooth"),
         ]
         ordering = ["video_id", "name"]
 
     def __str__(self) -> str:
-        return f"{self.video.original_name}/{self.name}"
+        return f"{self.video.source_name}/{self.name}"
+
+    def summary(self) -> dict:
+        """The clip's values under pipeline.clip_record's names (the columns are named so): what every reader
+        of a catalog clip (zip manifest, frozen selection, training export) takes its values from."""
+        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
 
     def file_path(self, role: str) -> Path | None:
         """Where one of the clip's files is: a role of its manifest entry, or "metadata" (written last, not listed)."""

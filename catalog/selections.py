@@ -24,14 +24,18 @@ from .filters import ClipFilter
 from .models import Clip, Role, Selection
 
 
+# A frozen entry's values (pipeline.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
+FROZEN_FIELDS = ("source_start_s", "source_end_s", "frames", "quality_score", "lip_sync_verdict")
+
+
 def freeze(clips) -> tuple[str, str, int]:
     """(manifest text, its sha256, clip count) for the clips, in the view's order."""
     entries = []
     for clip in clips:
+        values = clip.summary()
         entries.append({
             "clip_id": clip.pk, "clip": clip.name, "source": clip.source_name, "video_id": clip.video_id,
-            "source_start_s": clip.source_start_s, "source_end_s": clip.source_end_s, "frames": clip.frames,
-            "quality_score": clip.quality_score, "lip_sync_verdict": clip.lip_sync_verdict,
+            **{name: values[name] for name in FROZEN_FIELDS},
             "tags": sorted(t.name for t in clip.tags.all()), "rejected": clip.rejected,
             "files": {role: {"path": entry.get("path"), "bytes": entry.get("bytes"), "sha256": entry.get("sha256")}
                       for role, entry in sorted((clip.files or {}).items())},

@@ -32,12 +32,7 @@ def export_clip(clip: Clip) -> ExportClip:
     return ExportClip(
         clip_id=clip.pk, name=clip.name, source=clip.source_name, video=video_key(clip.video_id),
         files=ClipFiles(clip.video.root, clip.name),
-        info={"source_start_s": clip.source_start_s, "source_end_s": clip.source_end_s, "duration_s": clip.duration_s,
-              "fps": clip.fps, "frames": clip.frames, "face_rate": clip.face_rate, "quality_score": clip.quality_score,
-              "lip_sync_verdict": clip.lip_sync_verdict, "lip_sync_offset_ms": clip.av_lag_ms,
-              "lip_sync_confidence": clip.av_correlation, "face_speaking": clip.face_speaking,
-              "rejected": clip.rejected, "quality": clip.quality or {}, "quality_reasons": clip.quality_reasons or [],
-              "tags": sorted(t.name for t in clip.tags.all())},
+        info={**clip.summary(), "rejected": clip.rejected, "tags": sorted(t.name for t in clip.tags.all())},
         file_hashes={role: (entry or {}).get("sha256") for role, entry in (clip.files or {}).items()})
 
 

@@ -63,7 +63,7 @@ def parse_params(values: dict[str, str]) -> dict:
     return options.parse(values, options.UPLOADED)
 
 
-RECORDING_NAME = "recording"  # an upload's file in its video folder; the user's name is Video.original_name
+RECORDING_NAME = "recording"  # an upload's file in its video folder; the user's name is Video.source_name
 MAX_NAME_BYTES = 120  # file systems allow 255 bytes per name; the clips' names add a suffix to the stem
 
 
@@ -257,7 +257,7 @@ def answer_complete(upload: Upload) -> HttpResponse:
     if same is not None and choice != "keep":
         if choice == "skip":
             upload.path.unlink(missing_ok=True)
-            Upload.objects.filter(pk=upload.pk).update(error=f"skipped: the same file as {same.original_name}")
+            Upload.objects.filter(pk=upload.pk).update(error=f"skipped: the same file as {same.source_name}")
             response = tus_response(204, Upload_Offset=upload.offset)
             response["X-Duplicate-Skipped"] = "1"
         else:
@@ -265,7 +265,7 @@ def answer_complete(upload: Upload) -> HttpResponse:
             response = tus_response(204, Upload_Offset=upload.offset)
             response["X-Keep-URL"] = reverse("upload_keep", args=[upload.pk])
         who = same.uploaded_by.get_username() if same.uploaded_by else "an import"
-        response["X-Duplicate-Of"] = (f"{same.original_name}, uploaded by {who} on "
+        response["X-Duplicate-Of"] = (f"{same.source_name}, uploaded by {who} on "
                                       f"{same.created:%Y-%m-%d %H:%M} UTC").encode("ascii", "replace").decode()
         response["X-Duplicate-URL"] = reverse("video_detail", args=[same.pk])
         return response
@@ -295,7 +295,7 @@ def accept(upload: Upload) -> Video:
 
     with transaction.atomic():
         params = {k: v for k, v in (upload.params or {}).items() if k != "duplicate"}
-        video = Video.objects.create(dataset=upload.dataset, original_name=upload.filename, params=params,
+        video = Video.objects.create(dataset=upload.dataset, source_name=upload.filename, params=params,
                                      uploaded_by=upload.user, output_dir="", source_path="", sha256=upload.sha256)
         folder = Path(settings.DATA_DIR) / "videos" / str(video.pk)
         folder.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,7 @@ def process_video(video_id: int) -> str:
 
         with Supervisor(video_beat(video_id, token), lambda reason: video_hung(video_id, token, reason)):
             plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
-                                source_name=video.original_name)
+                                source_name=video.source_name)
         progress.beat(force=True)
         queued = fan_out(video, token, plan)
         if not queued:  # every clip already complete (or none at all): finish now
@@ -164,7 +164,7 @@ def finishing_plan(video: Video, token: str) -> tuple:
     plan = plan_for_finishing(video.output_dir, params)
     if plan is None:
         plan = plan_dataset(video.source_path, video.output_dir, params, audio=saved_audio(video.output_dir),
-                            source_name=video.original_name)
+                            source_name=video.source_name)
         restore_timing(plan)
         return plan, dict(plan.complete)
     records = {}

@@ -103,7 +103,7 @@ def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, f"Not deleted: {exc}.")
             return redirect("video_detail", pk=video.pk)
         kept = " (the imported folder on the server was left as it is)" if gone["files_kept"] else ""
-        messages.success(request, f"Deleted {video.original_name}: {gone['clips']} clip{pluralize(gone['clips'])}, "
+        messages.success(request, f"Deleted {video.source_name}: {gone['clips']} clip{pluralize(gone['clips'])}, "
                                   f"{filesizeformat(gone['bytes'])} of files{kept}.")
         return redirect("dataset_detail", pk=video.dataset_id)
     return render(request, "jobs/video_delete.html", {"video": video, "clips": video.clips.count(),

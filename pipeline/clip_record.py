@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from .scoring import reasons
+
 
 @dataclass
 class ClipRecord:
@@ -71,3 +73,49 @@ class ClipRecord:
             "metadata": f"data/{self.clip}_metadata.json",
             "files": self.files,
         }
+
+
+# The clip's values the catalog keeps as columns (catalog.models.Clip, under these names) and every reader shows:
+# the one flat vocabulary of a clip (downloads' CSV, frozen selections, training exports, the report).
+SUMMARY_FIELDS = ("source_start_s", "source_end_s", "duration_s", "fps", "frames", "face_frames", "face_rate",
+                  "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",
+                  "lip_sync_offset_abs_ms", "lip_sync_confidence", "lip_sync_verdict", "face_speaking",
+                  "speech_ratio", "quality", "quality_reasons")
+
+
+def upgrade_line(line: dict) -> dict:
+    """A manifest line of any earlier version in this version's shape (the one translation of older folders).
+
+    - before the lip-sync check (up to session 3): ``av_lag_ms``, ``av_correlation`` and ``av_sync_weak`` at the
+      top level; they become ``lip_sync = {offset_ms, confidence, verdict: ""}`` (no verdict was computed);
+    - before the QC registry: no ``quality`` dict; it is made from ``valid_rate``, ``smoothness`` and
+      ``range_validity``;
+    - before reasons were written: no ``quality_reasons``; they are worded again from ``quality``.
+    A line of this version comes back equal to itself.
+    """
+    line = dict(line)
+    if line.get("lip_sync") is None:
+        line["lip_sync"] = {"offset_ms": line.pop("av_lag_ms", None), "confidence": line.pop("av_correlation", None),
+                            "verdict": ""}
+        line.pop("av_sync_weak", None)
+    if not line.get("quality"):
+        line["quality"] = {name: line[name] for name in ("valid_rate", "smoothness", "range_validity")}
+    if not line.get("quality_reasons"):
+        line["quality_reasons"] = reasons(line["quality"])
+    return line
+
+
+def summary(line: dict) -> dict:
+    """The SUMMARY_FIELDS of one manifest line (this version's or an older one's): what the catalog stores."""
+    line = upgrade_line(line)
+    sync = line["lip_sync"]
+    offset = sync.get("offset_ms")
+    return {
+        **{name: line[name] for name in ("source_start_s", "source_end_s", "duration_s", "fps", "frames",
+                                          "face_frames", "quality_score", "valid_rate", "smoothness",
+                                          "range_validity", "speech_ratio", "quality", "quality_reasons")},
+        "face_rate": line["face_frames"] / max(line["frames"], 1),
+        "lip_sync_offset_ms": offset, "lip_sync_offset_abs_ms": abs(offset) if offset is not None else None,
+        "lip_sync_confidence": sync.get("confidence"), "lip_sync_verdict": sync.get("verdict") or "",
+        "face_speaking": line.get("face_speaking"),
+    }

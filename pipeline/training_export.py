@@ -33,6 +33,7 @@ import numpy as np
 from .blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from .blendshape_table import read_blendshape_table
 from .clip_files import ClipFiles
+from .clip_record import summary
 
 FORMAT = "talking-face-training/1"
 ROWS_PER_PART = 65_536
@@ -254,11 +255,6 @@ def clips_from_folder(root: Path) -> list[ExportClip]:
         clips.append(ExportClip(
             clip_id=number, name=entry["clip"], source=str(entry.get("source", "")),
             video=str(entry.get("source", "")), files=ClipFiles(root, entry["clip"]),
-            info={**{k: entry.get(k) for k in CLIP_COLUMNS if k in entry},
-                  "face_rate": round(entry["face_frames"] / entry["frames"], 4) if entry.get("frames") else None,
-                  "quality": entry.get("quality") or {}, "quality_reasons": entry.get("quality_reasons") or [],
-                  "lip_sync_verdict": (entry.get("lip_sync") or {}).get("verdict"),
-                  "lip_sync_offset_ms": (entry.get("lip_sync") or {}).get("offset_ms"),
-                  "lip_sync_confidence": (entry.get("lip_sync") or {}).get("confidence")},
+            info=summary(entry),
             file_hashes={role: f.get("sha256") for role, f in files.items()}))
     return clips

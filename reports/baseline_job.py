@@ -121,6 +121,6 @@ def train(run: BaselineRun, export_dir: Path) -> dict:
     model, metrics = baseline.train_on_export(TrainingExport(export_dir))
     baseline.save(model, run.model_path)
     metrics["train_clips"] = len(train_ids)
-    metrics["test_videos"] = sorted(dataset.videos.filter(pk__in=test_videos).values_list("original_name", flat=True))
+    metrics["test_videos"] = sorted(dataset.videos.filter(pk__in=test_videos).values_list("source_name", flat=True))
     metrics["train_videos"] = len(set(dataset.clips.filter(pk__in=train_ids).values_list("video_id", flat=True)))
     return metrics

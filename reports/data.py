@@ -35,7 +35,7 @@ LOWEST_MAX = 200  # clips under the threshold shown one by one
 TIMELINE_POINTS_MAX = 2000  # a video's face-rate timeline shows clips one by one up to this many
 
 BASE_COLUMNS = ("id", "quality_score", "duration_s", "valid_rate", "smoothness", "range_validity", "face_rate",
-                "speech_ratio", "av_lag_ms", "av_correlation", "source_start_s", "frames", "face_frames")
+                "speech_ratio", "lip_sync_offset_ms", "lip_sync_confidence", "source_start_s", "frames", "face_frames")
 # ... and every QC registry metric kept in Clip.quality (named quality__<name>, as filters.METRICS names them)
 COLUMNS = BASE_COLUMNS + tuple(m.field for m in METRICS.values() if m.in_json)
 

@@ -68,14 +68,14 @@ def _dropped_summary(videos: list[Video]) -> list[dict]:
     rows = []
     for video in videos:
         dropped = video.report.get("dropped_segments") or []
-        rows.append({"id": video.pk, "name": video.original_name, "dropped": len(dropped),
+        rows.append({"id": video.pk, "name": video.source_name, "dropped": len(dropped),
                      "dropped_s": sum(float(d.get("duration_s", 0)) for d in dropped),
                      "failed": len(video.report.get("failed_clips") or [])})
     return rows
 
 
 def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> HttpResponse:
-    all_videos = list(dataset.videos.order_by("original_name", "id"))
+    all_videos = list(dataset.videos.order_by("source_name", "id"))
     query = request.GET.copy()
     if video:
         query["video"] = str(video.pk)

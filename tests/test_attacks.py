@@ -121,7 +121,7 @@ def test_an_upload_is_stored_under_a_server_chosen_name_and_keeps_its_own_for_di
     response = upload_all(client_for("ana"), lab["dataset"], media("retalk_face1.mp4").read_bytes(), "interview.m3u8")
     assert response.status_code == 204, response.content
     video = lab["dataset"].videos.get()
-    assert Path(video.source_path).name == "recording" and video.original_name == "interview.m3u8"
+    assert Path(video.source_path).name == "recording" and video.source_name == "interview.m3u8"
 
 
 def test_a_fifo_is_refused_instead_of_blocking(tmp_path):

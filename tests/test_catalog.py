@@ -20,7 +20,7 @@ def test_import_creates_clips_once(lab, talk3_dataset):
     talks = lab["talks"]
     assert talks.clips.count() == 3
     video = Video.objects.get(dataset=talks)
-    assert video.original_name == "talk3.mp4" and video.status == Video.Status.DONE and video.clips_total == 3
+    assert video.source_name == "talk3.mp4" and video.status == Video.Status.DONE and video.clips_total == 3
     again = import_folder(talks, talk3_dataset.root)
     assert (again.created, again.updated) == (0, 3)
     assert talks.clips.count() == 3
@@ -107,9 +107,9 @@ def test_pages_and_no_n_plus_one(client, lab, django_assert_max_num_queries):
     video = talks.videos.first()
     template = talks.clips.first()
     Clip.objects.bulk_create([
-        Clip(dataset=talks, video=video, source_name=video.original_name, name=f"clip_{i:04d}", source_start_s=i, source_end_s=i + 5, duration_s=5,
+        Clip(dataset=talks, video=video, source_name=video.source_name, name=f"clip_{i:04d}", source_start_s=i, source_end_s=i + 5, duration_s=5,
              fps=25, frames=125, face_frames=125, face_rate=1.0, quality_score=i % 100, valid_rate=1, smoothness=0.5,
-             range_validity=1, av_lag_ms=10, av_lag_abs_ms=10, speech_ratio=0.8, files=template.files)
+             range_validity=1, lip_sync_offset_ms=10, lip_sync_offset_abs_ms=10, speech_ratio=0.8, files=template.files)
         for i in range(1000, 1130)])
     login(client, "vic")
     url = reverse("dataset_detail", args=[talks.pk])

@@ -31,7 +31,7 @@ def test_import_keeps_every_qc_value(lab, talk3_dataset):
         clip = Clip.objects.get(dataset=lab["talks"], name=meta["clip"])
         assert clip.quality == meta["quality"]
         assert clip.lip_sync_verdict == meta["lip_sync"]["verdict"]
-        assert clip.av_lag_ms == meta["lip_sync"]["offset_ms"] and clip.av_correlation == meta["lip_sync"]["confidence"]
+        assert clip.lip_sync_offset_ms == meta["lip_sync"]["offset_ms"] and clip.lip_sync_confidence == meta["lip_sync"]["confidence"]
         assert clip.face_speaking == meta["face_speaking"] and clip.quality_reasons == meta["quality_reasons"]
         assert clip.quality_score == score(meta["quality"])
 
@@ -120,7 +120,7 @@ def test_recompute_quality_for_clips_imported_before(lab, tmp_path, talk3_datase
     dataset = Dataset.objects.create(team=lab["team_a"], name="old")
     import_folder(dataset, old)
     before = dataset.clips.first()
-    assert "jitter" not in before.quality and before.lip_sync_verdict == "" and before.av_lag_ms == 480.0
+    assert "jitter" not in before.quality and before.lip_sync_verdict == "" and before.lip_sync_offset_ms == 480.0
     call_command("recompute_quality", "--dataset", str(dataset.pk))
     for clip in dataset.clips.all():
         assert clip.quality["jitter"] is not None and clip.quality["interocular_px"] > 50

@@ -71,7 +71,7 @@ def test_a_cancel_mid_clip_stops_the_work_within_seconds_and_frees_the_worker(te
     from bench.long_media import repeat_clip
 
     long = repeat_clip(media("retalk_face1.mp4"), tmp_path / "long.mp4", minutes=0.7)
-    Video.objects.filter(pk=team_video.pk).update(source_path=str(long), original_name="long.mp4",
+    Video.objects.filter(pk=team_video.pk).update(source_path=str(long), source_name="long.mp4",
                                                   params={"min_clip": 20, "max_clip": 60, "max_gap": 5})
     service.enqueue(team_video)
     worker = start_worker(Q_WORKERS="1")
@@ -83,7 +83,7 @@ def test_a_cancel_mid_clip_stops_the_work_within_seconds_and_frees_the_worker(te
         wait_for(lambda: not ClipTask.objects.filter(video=team_video, status=ClipTask.Status.RUNNING).exists(), 30)
         stopped_after = time.monotonic() - cancelled
         wait_for(lambda: Video.objects.filter(pk=team_video.pk, run_token="").exists(), 30)
-        other = Video.objects.create(dataset=team_video.dataset, original_name="talk3.mp4",
+        other = Video.objects.create(dataset=team_video.dataset, source_name="talk3.mp4",
                                      source_path=str(media("talk3.mp4")), output_dir=str(tmp_path / "other"),
                                      params={"max_gap": 1.5, "min_clip": 2})
         service.enqueue(other)

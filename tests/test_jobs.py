@@ -32,7 +32,7 @@ def team_video(transactional_db, media, tmp_path):
     team = Team.objects.create(name="Lab A")
     Membership.objects.create(team=team, user=user, role=Role.MEMBER)
     dataset = Dataset.objects.create(team=team, name="talks")
-    video = Video.objects.create(dataset=dataset, original_name="talk3.mp4", source_path=str(media("talk3.mp4")),
+    video = Video.objects.create(dataset=dataset, source_name="talk3.mp4", source_path=str(media("talk3.mp4")),
                                  output_dir=str(tmp_path / "out"), params=PARAMS, uploaded_by=user)
     return video
 

@@ -121,10 +121,10 @@ def the_files(media, tmp_path: Path) -> list[Upload_]:
 def seed_catalog(dataset: Dataset, clips: int) -> None:
     """A catalog the readers page through: ``clips`` clips over 10 finished videos."""
     rng = np.random.default_rng(0)
-    videos = [Video.objects.create(dataset=dataset, original_name=f"talk_{i}.mp4", output_dir="/nonexistent",
+    videos = [Video.objects.create(dataset=dataset, source_name=f"talk_{i}.mp4", output_dir="/nonexistent",
                                    status="done", report={}) for i in range(10)]
     Clip.objects.bulk_create([
-        Clip(dataset=dataset, video=videos[i % 10], source_name=videos[i % 10].original_name, name=f"clip_{i:05d}",
+        Clip(dataset=dataset, video=videos[i % 10], source_name=videos[i % 10].source_name, name=f"clip_{i:05d}",
              source_start_s=i * 7.0, source_end_s=i * 7.0 + 5, duration_s=float(rng.uniform(2, 60)), fps=25,
              frames=125, face_frames=120, face_rate=float(rng.uniform(0.5, 1)),
              quality_score=float(rng.uniform(20, 100)), valid_rate=float(rng.random()), smoothness=0.5,
@@ -182,11 +182,11 @@ def test_twenty_uploads_beside_fifty_readers_no_5xx_every_file_accounted_for(tra
             if item.expect == 422:
                 assert item.name in item.error, (item.name, item.error)
     videos = list(Video.objects.filter(dataset=incoming))
-    assert sorted(v.original_name for v in videos) == sorted(i.name for i in files if i.expect == 204)
+    assert sorted(v.source_name for v in videos) == sorted(i.name for i in files if i.expect == 204)
     for video in videos:
-        assert video.status == Video.Status.DONE, (video.original_name, video.error)
-        assert video.clips.count() == 3 if "talk3" in video.original_name else video.clips.count() >= 1, \
-            video.original_name
+        assert video.status == Video.Status.DONE, (video.source_name, video.error)
+        assert video.clips.count() == 3 if "talk3" in video.source_name else video.clips.count() >= 1, \
+            video.source_name
     from catalog.models import UploadRefusal
 
     # the content refusals keep neither bytes nor rows (issue #22): each is counted for the hourly limit only

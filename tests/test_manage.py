@@ -35,7 +35,7 @@ def client_for(client, name: str):
 
 def uploaded(dataset: Dataset, source: Path, **params) -> Video:
     """A video as an upload leaves it: the recording in DATA_DIR/videos/<id>/, queued."""
-    video = Video.objects.create(dataset=dataset, original_name=source.name, params=params, source_path="",
+    video = Video.objects.create(dataset=dataset, source_name=source.name, params=params, source_path="",
                                  output_dir="")
     folder = Path(settings.DATA_DIR) / "videos" / str(video.pk)
     shutil.rmtree(folder, ignore_errors=True)  # ids come back after a rolled-back test
@@ -54,7 +54,7 @@ def process_here(video_id: int) -> None:
 
 
 def test_the_reason_for_few_clips_is_one_sentence_with_a_fix(lab):
-    video = Video.objects.create(dataset=lab["dataset"], original_name="short.mp4", status=Video.Status.DONE,
+    video = Video.objects.create(dataset=lab["dataset"], source_name="short.mp4", status=Video.Status.DONE,
                                  output_dir="/x", report={"totals": {"clips": 0}, "dropped_segments": [
                                      {"start_s": 0.2, "end_s": 6.8, "duration_s": 6.6,
                                       "reason": "shorter than min_clip (20 s)"},

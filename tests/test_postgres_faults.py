@@ -70,7 +70,7 @@ def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tm
         assert list(ClipTask.objects.filter(video=team_video).values_list("attempts", flat=True)) == [1, 1, 1]
         assert first.poll() is None and second.poll() is None, "a cluster died with the database"
         # and both clusters still take new work
-        again = Video.objects.create(dataset=team_video.dataset, original_name="talk3.mp4",
+        again = Video.objects.create(dataset=team_video.dataset, source_name="talk3.mp4",
                                      source_path=team_video.source_path, output_dir=str(tmp_path / "again"),
                                      params=team_video.params, uploaded_by=team_video.uploaded_by)
         service.enqueue(again)

@@ -58,7 +58,7 @@ def test_an_upload_token_uploads_with_plain_tus_requests_and_a_read_token_cannot
     done = tus(script, "PATCH", url, uploader, data[50_000:], **{"Upload-Offset": "50000"})
     assert done.status_code == 204, done.content
     video = Video.objects.get()
-    assert video.original_name == "face1.mp4" and video.params == {"min_clip": 2.0, "max_gap": 1.5}
+    assert video.source_name == "face1.mp4" and video.params == {"min_clip": 2.0, "max_gap": 1.5}
     # an upload token still cannot change anything else
     assert tus(script, "POST", reverse("video_cancel", args=[video.pk]), uploader).status_code == 403
 

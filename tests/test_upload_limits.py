@@ -24,8 +24,8 @@ def test_a_long_file_name_is_cut_in_bytes_and_the_upload_resumes(lab, media):
     done = patch(ana, url, 100_000, data[100_000:])
     assert done.status_code == 204, done.content
     video = Video.objects.get()
-    assert video.original_name.endswith(".mp4") and len(video.original_name.encode()) <= 120
-    assert video.original_name.startswith("é")
+    assert video.source_name.endswith(".mp4") and len(video.source_name.encode()) <= 120
+    assert video.source_name.startswith("é")
 
 
 def test_open_uploads_are_capped_per_user(lab, settings):

@@ -41,7 +41,7 @@ def test_a_short_recordings_timeline_starts_at_zero(client, lab):
 
 def test_a_filtered_report_counts_only_the_videos_in_the_filter(client, lab):
     talks = lab["talks"]
-    Video.objects.create(dataset=talks, original_name="other.mp4", output_dir="/x", status=Video.Status.DONE,
+    Video.objects.create(dataset=talks, source_name="other.mp4", output_dir="/x", status=Video.Status.DONE,
                          report={"dropped_segments": [{"start_s": 0, "end_s": 3, "duration_s": 3.0,
                                                        "reason": "shorter than min_clip (20 s)"}] * 4})
     clip = talks.clips.first()

@@ -21,7 +21,7 @@ class Command(BaseCommand):
             raise CommandError("no such dataset: " + ", ".join(map(str, set(opts["dataset"]) - set(datasets.values_list("pk", flat=True)))))
         for dataset in datasets:
             def progress(video, done: int, total: int) -> None:
-                self.stdout.write(f"  {video.original_name}: {done}/{total} clips", ending="\r")
+                self.stdout.write(f"  {video.source_name}: {done}/{total} clips", ending="\r")
             try:
                 count = requalify_dataset(dataset, progress)
             except (PipelineError, OSError) as exc:
