@@ -44,7 +44,7 @@ def seed(data_dir: Path, clips_with_files: int, total_clips: int) -> tuple[int, 
         csv_file.write_bytes(blob[:200_000])
         paths += [video, csv_file]
     snippet = f"""
-from catalog.tokens import issue
+from accounts.tokens import issue
 video = Video.objects.create(dataset=ds, source_name="talk.mp4", output_dir={str(folder)!r}, status="done")
 rng = random.Random(0)
 batch = []

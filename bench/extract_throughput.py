@@ -28,9 +28,9 @@ from bench.long_media import SHARED_MEDIA, repeat_clip  # noqa: E402
 
 def bare_mediapipe_fps(video: Path) -> tuple[float, int]:
     """Frames/s of bare detect_for_video on pre-decoded frames (same options as the product)."""
-    from mediapipe.tasks.python import BaseOptions, vision
     import mediapipe as mp
     import numpy as np
+    from mediapipe.tasks.python import BaseOptions, vision
 
     from pipeline.decode import VideoFrameReader
     from pipeline.model import DEFAULT_MODEL_PATH

@@ -72,7 +72,7 @@ print(v.pk)
     try:
         time.sleep(3)  # the cluster's processes are up (as on a server that runs all day)
         enqueue = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'dataset_site.settings'); "
-                   "django.setup(); from catalog.models import Video; from jobs.service import enqueue; "
+                   "django.setup(); from catalog.models import Video; from jobs.messages import enqueue; "
                    f"enqueue(Video.objects.get(pk={pk}))")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", enqueue], cwd=REPO, env=env, check=True, capture_output=True)

@@ -38,7 +38,12 @@ def main() -> None:
     from pipeline.dataset import DatasetParams, build_dataset
     from pipeline.segment import SegmentParams
     from pipeline.training_data import TrainingExport
-    from pipeline.training_export import assign_splits, clips_from_folder, export_entries, write_export
+    from pipeline.training_export import (
+        assign_splits,
+        clips_from_folder,
+        export_entries,
+        write_export,
+    )
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", type=int, default=100_000)

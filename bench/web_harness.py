@@ -27,7 +27,8 @@ if os.environ.get("DATABASE_URL"):  # a PostgreSQL database given to the benchma
 call_command("collectstatic", "--noinput", verbosity=0)  # what scripts/run does: whitenoise serves STATIC_ROOT
 from django.contrib.auth import get_user_model
 from catalog.db import refresh_planner_stats
-from catalog.models import Clip, Dataset, Membership, Tag, Team, Video
+from catalog.models import Clip, Dataset, Tag, Video
+from accounts.models import Membership, Team
 user = get_user_model().objects.create_user("bench", password="bench-password-123")
 team = Team.objects.create(name="Bench lab")
 Membership.objects.create(team=team, user=user, role={role!r})

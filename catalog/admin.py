@@ -1,17 +1,6 @@
 from django.contrib import admin
 
-from .models import Clip, Dataset, Membership, Tag, Team, Video
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 1
-
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    inlines = [MembershipInline]
-    search_fields = ["name"]
+from catalog.models import Clip, Dataset, Tag, Video
 
 
 @admin.register(Dataset)

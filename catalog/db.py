@@ -6,7 +6,7 @@ def refresh_planner_stats() -> None:
     """After bulk changes, let the database re-measure the clip table: with fresh statistics it picks the
     right index for a filtered, sorted clip table (SQLite, measured: 256 ms -> 129 ms for a two-range filter
     at 100,000 clips).  PostgreSQL's autovacuum gets there too, but only some time after a large import."""
-    from .models import Clip
+    from catalog.models import Clip
 
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from django.db import transaction
 
+from catalog.db import refresh_planner_stats
+from catalog.models import Clip, Dataset, Video, clips_changed
+from pipeline.clip_files import inside
 from pipeline.clip_record import summary
 from pipeline.errors import InputError
 from pipeline.scoring import score
-
-from .db import refresh_planner_stats
-from .models import Clip, Dataset, Video, clips_changed
 
 
 @dataclass
@@ -24,23 +24,6 @@ class ImportResult:
 
 
 CLIP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
-
-
-def inside(folder: Path, relative: str) -> bool:
-    """Whether ``relative`` names a file inside ``folder``: no absolute path, no way out through "..",
-    and no symbolic link on the way (a link can be re-pointed after the check; make_dataset writes none)."""
-    if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
-        return False
-    try:
-        (folder / relative).resolve().relative_to(folder.resolve())
-        step = folder
-        for part in Path(relative).parts:
-            step = step / part
-            if step.is_symlink():
-                return False
-    except (ValueError, OSError):
-        return False
-    return True
 
 
 def read_manifest(folder: Path) -> list[dict]:

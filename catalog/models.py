@@ -1,44 +1,14 @@
-"""Teams, datasets, source videos and clips: what the catalog shows and filters."""
+"""Datasets, their source videos, clips and tags: what the catalog shows and filters (teams: accounts)."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
+from accounts.models import Team
+from pipeline.clip_files import ClipFiles, inside
 from pipeline.clip_record import SUMMARY_FIELDS
-
-
-class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer (browse and download)"
-    MEMBER = "member", "Member (also upload and edit)"
-    ADMIN = "admin", "Admin (also manage members)"
-
-
-ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}
-
-
-class Team(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    created = models.DateTimeField(auto_now_add=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.team} ({self.role})"
 
 
 class Dataset(models.Model):
@@ -75,6 +45,13 @@ class Video(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Phase(models.TextChoices):
+        """Where a running job is (jobs.state moves it on with conditional UPDATEs); ``stage`` is only the words
+        shown for it.  Idle: not running."""
+        IDLE = "", "idle"
+        PLANNING = "planning", "planning"  # one task: decode the audio, find speech, plan the clips
+        CUTTING = "cutting", "cutting clips"  # ClipTasks on any worker, watched clip by clip
+        FINISHING = "finishing", "finishing"  # one task: manifest, report, import
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="videos")
     source_name = models.CharField(max_length=255)
     source_path = models.CharField(max_length=1000, blank=True, help_text="the uploaded file (empty for imports)")
@@ -90,7 +67,8 @@ class Video(models.Model):
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)  # of the uploaded recording (duplicates)
     updated = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=40, blank=True)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.IDLE, blank=True)
+    stage = models.CharField(max_length=40, blank=True)  # what the pages say the job is doing (never read back)
     clips_done = models.PositiveIntegerField(default=0)
     clips_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -185,86 +163,9 @@ class Clip(models.Model):
     def file_path(self, role: str) -> Path | None:
         """Where one of the clip's files is: a role of its manifest entry, or "metadata" (written last, not listed)."""
         if role == "metadata":
-            from pipeline.clip_files import ClipFiles
-
             return ClipFiles(self.video.root, self.name).metadata
         entry = self.files.get(role)
         if not entry:
             return None
-        from .importer import inside
-
         # never serve a file outside the video's folder, whatever the row says
         return self.video.root / entry["path"] if inside(self.video.root, entry.get("path")) else None
-
-
-class Upload(models.Model):
-    """A resumable (tus) upload in progress: bytes stream to ``path`` until ``offset`` reaches ``length``."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="uploads")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    filename = models.CharField(max_length=255)
-    length = models.BigIntegerField()
-    offset = models.BigIntegerField(default=0)
-    params = models.JSONField(default=dict, blank=True)
-    video = models.OneToOneField(Video, null=True, blank=True, on_delete=models.SET_NULL)
-    # complete, but the same file is already in the dataset: waits for the user's "skip" or "keep both"
-    duplicate_of = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    sha256 = models.CharField(max_length=64, blank=True)
-    error = models.TextField(blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    touched = models.DateTimeField(default=timezone.now)  # last bytes received: unfinished uploads expire from here
-
-    @property
-    def path(self) -> Path:
-        return Path(settings.DATA_DIR) / "uploads" / f"{self.id}.part"
-
-
-class UploadRefusal(models.Model):
-    """That a user's upload was refused (its row and bytes are gone): counted to limit refusals per hour."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created = models.DateTimeField(default=timezone.now, db_index=True)
-
-
-class ApiToken(models.Model):
-    """A key for scripts (curl -H "Authorization: Token KEY"); only its sha256 is stored."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
-    class Scope(models.TextChoices):
-        READ = "read", "read"
-        UPLOAD = "upload", "read and upload"
-
-    key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=8)  # shown so a user can tell tokens apart
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
-    created = models.DateTimeField(auto_now_add=True)
-    last_used = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-
-class Selection(models.Model):
-    """A frozen, named set of clips: the list and every file's sha256 at the moment it was saved.
-
-    ``manifest`` is canonical JSON text, never rewritten, so a later download gives byte-identical
-    manifest.json; ``manifest_sha256`` is its hash, the thing a paper cites.
-    """
-
-    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # the stable link
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="selections")
-    name = models.CharField(max_length=200)
-    filter = models.JSONField(default=dict, blank=True)
-    clip_count = models.PositiveIntegerField(default=0)
-    manifest = models.TextField()
-    manifest_sha256 = models.CharField(max_length=64)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created", "-id"]
-
-    def __str__(self) -> str:
-        return self.name

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .importer import import_folder
-from .models import Dataset, Video
-from .rescore import rescore
+from catalog.importer import import_folder
+from catalog.models import Dataset, Video
+from catalog.rescore import rescore
 
 
 def requalify_dataset(dataset: Dataset, progress: Callable[[Video, int, int], None] | None = None) -> int:

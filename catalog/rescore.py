@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from catalog.models import Clip, Dataset, clips_changed
 from pipeline.scoring import score
-
-from .models import Clip, Dataset, clips_changed
 
 
 def rescore(dataset: Dataset, weights: dict[str, float] | None) -> int:

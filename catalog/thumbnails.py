@@ -7,10 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from catalog.models import Clip
 from pipeline.errors import PipelineError
 from pipeline.probe import open_container
-
-from .models import Clip
 
 THUMB_WIDTH = 160
 

@@ -26,8 +26,8 @@ Environment variables (all optional for a local run):
 from __future__ import annotations
 
 import os
-import tempfile
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -90,8 +90,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "axes",
+    "accounts",
     "catalog",
+    "uploads",
     "jobs",
+    "exports",
     "reports",
 ]
 
@@ -102,7 +105,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "catalog.tokens.TokenAuthMiddleware",
+    "accounts.tokens.TokenAuthMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -182,7 +185,7 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 60) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "dataset_site.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "weblib.client_ip.client_ip"
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
@@ -199,7 +202,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "catalog.staticfinders.PlotlyJsFinder",  # static/vendor/plotly.min.js from the plotly package
+    "weblib.staticfinders.PlotlyJsFinder",  # static/vendor/plotly.min.js from the plotly package
 ]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)

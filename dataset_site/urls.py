@@ -6,9 +6,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("catalog.urls")),
-    path("", include("jobs.urls")),
+    path("", include("dashboard.urls")),
+    path("", include("uploads.urls")),
+    path("", include("exports.urls")),
+    path("", include("accounts.urls")),
     path("", include("reports.urls")),
 ]
 
-handler500 = "dataset_site.errors.server_error"
+handler500 = "weblib.errors.server_error"

@@ -1,6 +1,6 @@
 """The clips of one video as django-q2 tasks of their own, so any worker process on any machine takes a share.
 
-process_video (jobs.tasks) claims the video, plans it (audio decoded once, speech spans, the plan written
+process_video (jobs.tasks) claims the video (jobs.state), plans it (audio decoded once, speech spans, the plan written
 into the output folder for the others: pipeline.clip_plan), records one ClipTask row per clip still to cut
 and queues messages bound to the video, not to a clip: the worker that runs one claims the next queued
 clip with a conditional UPDATE, cuts it in its own process (one MediaPipe per process), and beats while it
@@ -24,18 +24,13 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from catalog.models import Video
-
-from .db_retry import DOWN, drop_connection, with_db_retry
-from .models import ClipTask
-from .supervise import Supervisor
+from jobs import finishing, state
+from jobs.db_retry import DOWN, drop_connection, with_db_retry
+from jobs.messages import clip_message_name, send_clip_messages
+from jobs.models import ClipTask
+from jobs.supervise import Supervisor
 
 log = logging.getLogger(__name__)
-EXTRACTING = "extracting clips"
-FINISHING = "finishing"
-
-
-def clip_message_name(video_id: int) -> str:
-    return f"video-{video_id}-clips"
 
 
 def hoard_capacity() -> int:
@@ -47,22 +42,13 @@ def hoard_capacity() -> int:
     """
     from django_q.conf import Conf
 
-    from catalog.system_status import live_clusters
+    from jobs.system_status import live_clusters
 
     stats = live_clusters()
     per_cluster = Conf.QUEUE_LIMIT + Conf.BULK
     if not stats:
         return Conf.WORKERS + per_cluster
     return sum(len(s.workers) + per_cluster for s in stats)
-
-
-def send_clip_messages(video: Video, run_token: str, count: int) -> None:
-    """Queue ``count`` messages that each cut whichever clip of the video is next when a worker runs it."""
-    from django_q.tasks import async_task
-
-    for _ in range(count):
-        async_task("jobs.tasks.process_clip_task", video.pk, run_token, task_name=clip_message_name(video.pk),
-                   group=f"dataset-{video.dataset_id}")
 
 
 def fan_out(video: Video, token: str, plan) -> int:
@@ -83,8 +69,7 @@ def fan_out(video: Video, token: str, plan) -> int:
                                            status=ClipTask.Status.DONE, record=meta, heartbeat=now)
                                   for i, meta in plan.complete.items()], batch_size=1000)
     total = len(plan.pending) + len(plan.complete)
-    Video.objects.filter(pk=video.pk, run_token=token).update(
-        stage=EXTRACTING, clips_total=total, clips_done=len(plan.complete), heartbeat=timezone.now())
+    state.start_cutting(video.pk, token, total, len(plan.complete))
     if plan.pending:
         send_clip_messages(video, token, len(plan.pending) + hoard_capacity())
     return len(plan.pending)
@@ -143,7 +128,6 @@ def cut_clip(video_id: int, run_token: str) -> str:
     """The body of process_clip_task: claim the video's next queued clip and cut it."""
     from pipeline.clip_job import ClipFailed, process_clip
     from pipeline.clip_plan import PLAN_DIR, job_from_plan
-
     from pipeline.options import dataset_params
 
     this_attempt = Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token)
@@ -194,9 +178,7 @@ def settle(video_id: int, run_token: str) -> None:
     left = unfinished(video_id, run_token)
     running = Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).exists()
     if running and not left.exists():
-        from .tasks import finish_video
-
-        finish_video(video_id, run_token)
+        finishing.finish_video(video_id, run_token)
     elif not running and not left.filter(status=ClipTask.Status.RUNNING).exists():
         Video.objects.filter(pk=video_id, run_token=run_token).exclude(status=Video.Status.RUNNING).update(
             run_token="")

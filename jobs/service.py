@@ -8,32 +8,17 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Video
-
-
-def enqueue(video: Video) -> str:
-    from django_q.tasks import async_task
-
-    return async_task("jobs.tasks.process_video", video.pk, task_name=f"video-{video.pk}",
-                      group=f"dataset-{video.dataset_id}")
-
-
-def enqueue_recompute_quality(dataset_id: int) -> str:
-    from django_q.tasks import async_task
-
-    return async_task("jobs.tasks.recompute_quality", dataset_id, task_name=f"requalify-{dataset_id}",
-                      group=f"dataset-{dataset_id}")
+from jobs import state
+from jobs.messages import enqueue
 
 
 def cancel(video: Video) -> bool:
-    """Queued or running jobs stop at their next progress report; finished ones are left alone."""
-    return bool(Video.objects.filter(pk=video.pk, status__in=[Video.Status.QUEUED, Video.Status.RUNNING])
-                .update(status=Video.Status.CANCELLED, stage="cancelled"))
+    return state.cancel(video.pk)
 
 
 def retry(video: Video) -> bool:
     """Failed or cancelled jobs go back to the queue and continue from their finished clips."""
-    if Video.objects.filter(pk=video.pk, status__in=[Video.Status.FAILED, Video.Status.CANCELLED]).update(
-            status=Video.Status.QUEUED, stage="queued", error="", attempts=0):
+    if state.requeue(video.pk):
         enqueue(video)
         return True
     return False
@@ -65,8 +50,8 @@ def _idle(video: Video) -> None:
 
 
 def _remove_clip_files(clip_ids: list[int]) -> None:
-    from catalog.thumbnails import thumbnail_path  # one JPEG per clip id
     from catalog.models import Clip
+    from catalog.thumbnails import thumbnail_path  # one JPEG per clip id
 
     for pk in clip_ids:
         thumbnail_path(Clip(pk=pk)).unlink(missing_ok=True)
@@ -75,18 +60,15 @@ def _remove_clip_files(clip_ids: list[int]) -> None:
 def reprocess(video: Video, params: dict) -> None:
     """Replace the video's clips with a new run under ``params``; curation carries over (jobs.carry_over)."""
     from catalog.models import Clip
-
-    from .carry_over import curation_of
+    from jobs.carry_over import curation_of
 
     _idle(video)
     if video_folder(video) is None or not Path(video.source_path).is_file():
         raise Refused("it was imported from a make_dataset folder, so the server has no recording to cut again")
     carry = curation_of(video)
     with transaction.atomic():
-        if not Video.objects.filter(pk=video.pk, run_token="").exclude(
-                status__in=[Video.Status.QUEUED, Video.Status.RUNNING]).update(
-                status=Video.Status.QUEUED, stage="queued", params=params, report={}, clips_done=0, clips_total=0,
-                error="", attempts=0, carry_over=carry):
+        if not state.requeue_idle(video.pk, params=params, report={}, clips_done=0, clips_total=0,
+                                  carry_over=carry):
             raise Refused("its job started meanwhile: cancel it first")
         clip_ids = list(Clip.objects.filter(video=video).values_list("pk", flat=True))
         Clip.objects.filter(video=video).delete()

@@ -22,9 +22,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from jobs.db_retry import DOWN, drop_connection
 from pipeline import media_open
-
-from .db_retry import DOWN, drop_connection
 
 log = logging.getLogger(__name__)
 EXIT_HUNG = 75

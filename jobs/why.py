@@ -5,7 +5,6 @@ import math
 from dataclasses import dataclass
 
 from catalog.models import Video
-
 from pipeline.options import BY_NAME, DEFAULTS
 
 

@@ -127,3 +127,20 @@ def remove_partials(root: Path) -> int:
                     except OSError:
                         pass
     return removed
+
+
+def inside(folder: Path, relative: str) -> bool:
+    """Whether ``relative`` names a file inside ``folder``: no absolute path, no way out through "..",
+    and no symbolic link on the way (a link can be re-pointed after the check; make_dataset writes none)."""
+    if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
+        return False
+    try:
+        (folder / relative).resolve().relative_to(folder.resolve())
+        step = folder
+        for part in Path(relative).parts:
+            step = step / part
+            if step.is_symlink():
+                return False
+    except (ValueError, OSError):
+        return False
+    return True

@@ -19,14 +19,13 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from catalog.filters import ClipFilter
-from catalog.training import dataset_splits, export_clips
+from exports.training import dataset_splits, export_clips
 from jobs.supervise import Supervisor
 from pipeline import baseline
 from pipeline.errors import PipelineError
 from pipeline.training_data import TrainingExport
 from pipeline.training_export import export_entries, write_export
-
-from .models import BaselineRun
+from reports.models import BaselineRun
 
 log = logging.getLogger(__name__)
 

@@ -1,27 +1,24 @@
 """Start a baseline run on the report's selection, and download a trained model."""
 from __future__ import annotations
 
-
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dataset_site.errors import bad_request
-
+from accounts.models import Role
 from catalog import access
 from catalog.filters import ClipFilter
-from catalog.models import Role
-
-from .models import BaselineRun
+from reports.models import BaselineRun
+from weblib.errors import bad_request
 
 COMPARED = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker")
 
 
 @require_POST
 def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
-    from .baseline_job import enqueue
+    from reports.baseline_job import enqueue
 
     dataset = access.get_dataset(request.user, pk)
     access.require_role(request.user, dataset.team, Role.MEMBER)

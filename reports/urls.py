@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import baseline_views, views
+from reports import baseline_views, views
 
 urlpatterns = [
     path("datasets/<int:pk>/report/", views.dataset_report, name="dataset_report"),

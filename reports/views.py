@@ -6,16 +6,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from dataset_site.errors import bad_request
-
+from accounts.models import Role
 from catalog import access
 from catalog.filters import METRICS, ClipFilter
-from catalog.models import Dataset, Role, Video
+from catalog.models import Dataset, Video
 from catalog.redact import server_paths_hidden
-from .baseline_views import COMPARED, baseline_rows
-from .data import (HISTOGRAMS, LOWEST_MAX, POINTS_MAX, Links, below_threshold_figure, dropped_by_video_figure,
-                          face_rate_timeline_figure, histogram_figure, lowest_clips, report_columns, lowest_ids,
-                          score_vs_duration_figure)
+from reports.baseline_views import COMPARED, baseline_rows
+from reports.data import (
+    HISTOGRAMS,
+    LOWEST_MAX,
+    POINTS_MAX,
+    Links,
+    below_threshold_figure,
+    dropped_by_video_figure,
+    face_rate_timeline_figure,
+    histogram_figure,
+    lowest_clips,
+    lowest_ids,
+    report_columns,
+    score_vs_duration_figure,
+)
+from weblib.errors import bad_request
 
 DEFAULT_THRESHOLD = 60.0  # make_dataset's default --quality_threshold
 # The component histograms, in page order, with their titles.

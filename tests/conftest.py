@@ -97,8 +97,9 @@ def live_lab(transactional_db, talk3_dataset):
 def make_lab(talk3_dataset) -> dict:
     from django.contrib.auth import get_user_model
 
+    from accounts.models import Membership, Role, Team
     from catalog.importer import import_folder
-    from catalog.models import Dataset, Membership, Role, Team
+    from catalog.models import Dataset
 
     users = {name: get_user_model().objects.create_user(name, password=CATALOG_PASSWORD) for name in ("ana", "vic", "bob")}
     team_a, team_b = Team.objects.create(name="Lab A"), Team.objects.create(name="Lab B")

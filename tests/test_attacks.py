@@ -283,7 +283,7 @@ def test_a_stored_weight_however_large_still_gives_finite_scores(catalog_lab, ta
 def test_a_failed_rescore_leaves_the_weights_as_they_were(catalog_lab, monkeypatch):
     from django.urls import reverse
 
-    from catalog import scoring_views
+    from dashboard import scoring as scoring_views
 
     def broken(dataset, weights):
         raise RuntimeError("the database went away mid-way")
@@ -309,8 +309,8 @@ def test_dataset_creation_with_a_bad_team_is_a_4xx(catalog_lab, team):
 # --- finding 7: refused uploads are limited and leave nothing ------------------------------------------------
 
 def test_refused_uploads_leave_no_row_and_are_limited_per_hour(lab, settings):
-    from catalog.models import Upload, UploadRefusal
-    from catalog.uploads import expire_uploads
+    from uploads.models import Upload, UploadRefusal
+    from uploads.tus import expire_uploads
 
     settings.UPLOAD_MAX_REFUSED_PER_HOUR = 5
     ana = client_for("ana")
@@ -336,8 +336,8 @@ def test_refused_uploads_leave_no_row_and_are_limited_per_hour(lab, settings):
 
 
 def test_a_repeated_final_patch_does_not_check_and_hash_again(lab, media, monkeypatch):
-    from catalog import uploads
     from tests.test_uploads import create, patch
+    from uploads import tus as uploads
 
     data = media("retalk_face1.mp4").read_bytes()
     ana = client_for("ana")

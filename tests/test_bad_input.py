@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from catalog.models import Membership, Role
+from accounts.models import Membership, Role
 from tests.conftest import CATALOG_PASSWORD, REPO, sign_in
 
 HOSTILE = ["abc", "", "nan", "inf", "-inf", "1e308", "-1", "0", "99999999999999999999999", "1.5", "ünïcødé\u202e",
@@ -63,8 +63,10 @@ def fill(route: str, objects: dict[str, str], hostile: str | None = None) -> str
 def everyone(lab):
     from django.contrib.auth import get_user_model
 
-    from catalog.models import Selection
-    from catalog.selections import freeze  # a selection exists, so its pages have a real key
+    from exports.models import Selection
+    from exports.selections import (
+        freeze,  # a selection exists, so its pages have a real key
+    )
 
     ada = get_user_model().objects.create_user("ada", password=CATALOG_PASSWORD)
     Membership.objects.create(team=lab["team_a"], user=ada, role=Role.ADMIN)

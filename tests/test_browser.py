@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from catalog.models import Dataset, Membership, Role, Team, Upload, Video
+from accounts.models import Membership, Role, Team
+from catalog.models import Dataset, Video
 from tests.conftest import REPO
 from tests.test_jobs import start_worker, stop_worker
+from uploads.models import Upload
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import Upload, Video
+from catalog.models import Video
 from tests.test_browser import ARTIFACTS, browser, lab, log_in, page  # noqa: F401 - shared fixtures
+from uploads.models import Upload
 
 pytestmark = pytest.mark.slow
 

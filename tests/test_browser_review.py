@@ -9,7 +9,8 @@ import zipfile
 import pytest
 
 from catalog.importer import import_folder
-from catalog.models import Clip, Selection
+from catalog.models import Clip
+from exports.models import Selection
 from tests.test_browser import ARTIFACTS, browser  # noqa: F401 - the shared Chromium fixture
 from tests.test_browser_viewer import logged_in_page
 

@@ -5,11 +5,11 @@ import json
 import shutil
 from pathlib import Path
 
-from catalog.downloads import clip_row
 from catalog.importer import import_folder
 from catalog.models import Dataset
-from catalog.selections import freeze
-from catalog.training import export_clip
+from exports.downloads import clip_row
+from exports.selections import freeze
+from exports.training import export_clip
 from pipeline.clip_record import SUMMARY_FIELDS, ClipRecord, summary, upgrade_line
 from pipeline.scoring import reasons
 from pipeline.training_export import clips_from_folder

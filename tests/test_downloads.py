@@ -9,8 +9,8 @@ import zipfile
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tokens import issue
 from catalog.models import Clip
-from catalog.tokens import issue
 from tests.test_catalog import login
 
 

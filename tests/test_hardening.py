@@ -98,7 +98,7 @@ def test_tags_cannot_become_spreadsheet_formulas(client, lab):
 @pytest.mark.parametrize("values", [{"min_clip": "nan"}, {"max_gap": "inf"}, {"min_clip": "0"}, {"min_clip": "0.2"},
                                     {"max_clip": "100000"}, {"max_gap": "-1"}, {"max_interp_gap": "60"}])
 def test_upload_settings_that_would_fail_later_are_refused_now(values):
-    from catalog.uploads import parse_params
+    from uploads.tus import parse_params
 
     with pytest.raises(ValueError):
         parse_params(values)
@@ -183,7 +183,7 @@ def test_server_paths_are_shown_to_staff_only(client, lab, settings):
     from django.contrib.auth import get_user_model
 
     from catalog.models import Video
-    from jobs.views import video_status_data
+    from dashboard.videos import video_status_data
 
     video = Video.objects.first()
     folder = f"{settings.DATA_DIR}/videos/{video.pk}"

@@ -9,15 +9,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import Video
-from jobs import service
+from jobs import messages, service
 from jobs.fanout import give_up_or_retry, requeue_stalled_clips
 from jobs.models import ClipTask
-from jobs.tasks import video_hung
+from jobs.state import hung as video_hung
 from tests.test_jobs import start_worker, stop_worker, team_video, wait_for  # noqa: F401 - team_video is a fixture
 
 
 def running_clip(video: Video, attempts: int) -> ClipTask:
-    Video.objects.filter(pk=video.pk).update(status=Video.Status.RUNNING, run_token="t", stage="extracting clips")
+    Video.objects.filter(pk=video.pk).update(status=Video.Status.RUNNING, run_token="t", phase=Video.Phase.CUTTING,
+                                          stage="extracting clips")
     return ClipTask.objects.create(video=video, index=0, seconds=5.0, run_token="t", status=ClipTask.Status.RUNNING,
                                    token="claim", attempts=attempts, heartbeat=timezone.now() - timedelta(hours=1))
 
@@ -73,7 +74,7 @@ def test_a_cancel_mid_clip_stops_the_work_within_seconds_and_frees_the_worker(te
     long = repeat_clip(media("retalk_face1.mp4"), tmp_path / "long.mp4", minutes=0.7)
     Video.objects.filter(pk=team_video.pk).update(source_path=str(long), source_name="long.mp4",
                                                   params={"min_clip": 20, "max_clip": 60, "max_gap": 5})
-    service.enqueue(team_video)
+    messages.enqueue(team_video)
     worker = start_worker(Q_WORKERS="1")
     try:
         wait_for(lambda: ClipTask.objects.filter(video=team_video, status=ClipTask.Status.RUNNING).exists(), 120)
@@ -86,7 +87,7 @@ def test_a_cancel_mid_clip_stops_the_work_within_seconds_and_frees_the_worker(te
         other = Video.objects.create(dataset=team_video.dataset, source_name="talk3.mp4",
                                      source_path=str(media("talk3.mp4")), output_dir=str(tmp_path / "other"),
                                      params={"max_gap": 1.5, "min_clip": 2})
-        service.enqueue(other)
+        messages.enqueue(other)
         wait_for(lambda: Video.objects.filter(pk=other.pk, status__in=["done", "failed"]).exists(), 240)
     finally:
         stop_worker(worker)

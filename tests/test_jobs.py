@@ -12,14 +12,16 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db.models import F
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Dataset, Membership, Role, Team, Video
-from jobs import service
-from jobs.tasks import claim, requeue_stalled
+from accounts.models import Membership, Role, Team
+from catalog.models import Dataset, Video
+from jobs import messages, service
+from jobs.state import claim
+from jobs.tasks import requeue_stalled
 from tests.conftest import REPO, sign_in
 
 PARAMS = {"max_gap": 1.5, "min_clip": 2}
@@ -109,7 +111,7 @@ def test_watchdog_requeues_then_gives_up(team_video):
 
 @pytest.mark.slow
 def test_worker_processes_a_video(team_video, client):
-    service.enqueue(team_video)
+    messages.enqueue(team_video)
     worker = start_worker()
     try:
         sign_in(client, "ana", PASSWORD)
@@ -133,7 +135,7 @@ def test_worker_processes_a_video(team_video, client):
 
 @pytest.mark.slow
 def test_killed_worker_is_retried_without_duplicates(team_video):
-    service.enqueue(team_video)
+    messages.enqueue(team_video)
     worker = start_worker()
     try:
         wait_for(lambda: Video.objects.filter(pk=team_video.pk, clips_done__gte=1).exists())
@@ -196,7 +198,7 @@ def test_a_cancelled_attempt_stops_writing_and_a_retry_waits_for_it(team_video):
     import threading
 
     from jobs.progress import JobCancelled, VideoProgress
-    from jobs.tasks import claim_when_free, release
+    from jobs.state import claim_when_free, release
 
     first = claim(team_video.pk)
     assert first
@@ -234,15 +236,14 @@ def test_the_clips_of_one_video_are_shared_by_two_clusters_and_survive_one_being
     """Two worker clusters (two machines in production) on one database and one data folder: both cut clips of
     the same video; one is killed with -9 mid-job; the other finishes; every clip exists exactly once."""
     from jobs.models import ClipTask
-
-    from catalog.system_status import worker_status
+    from jobs.system_status import worker_status
 
     scratch = [tmp_path / "scratch-a", tmp_path / "scratch-b"]  # each machine's own local disk
     first = start_worker(Q_WORKERS="1", SCRATCH_DIR=str(scratch[0]))
     second = start_worker(Q_WORKERS="1", SCRATCH_DIR=str(scratch[1]))
     try:
         wait_for(lambda: worker_status().clusters == 2 and worker_status().workers == 2, 60)  # both machines up
-        service.enqueue(team_video)
+        messages.enqueue(team_video)
 
         def both_busy():  # a clip of the same video in each cluster at once
             workers = set(ClipTask.objects.filter(video=team_video, status="running").values_list("worker", flat=True))
@@ -284,9 +285,9 @@ def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(te
 
     from jobs.fanout import cut_clip, fan_out
     from jobs.models import ClipTask
-    from pipeline.options import dataset_params
     from pipeline.clip_plan import remove_plan
     from pipeline.dataset import plan_dataset
+    from pipeline.options import dataset_params
 
     token = claim(team_video.pk)
     fan_out(team_video, token, plan_dataset(team_video.source_path, team_video.output_dir,
@@ -308,28 +309,28 @@ def test_finishing_writes_from_the_clips_records_without_planning_or_hashing_aga
 
     import pipeline.clip_files
     import pipeline.dataset
-    from jobs import tasks
+    from jobs import finishing, tasks
     from jobs.models import ClipTask
 
-    finishing, during = [], []
-    real_finish, real_plan, real_hash = tasks.finish_video, pipeline.dataset.plan_dataset, pipeline.clip_files.file_sha256
+    in_finishing, during = [], []
+    real_finish, real_plan, real_hash = finishing.finish_video, pipeline.dataset.plan_dataset, pipeline.clip_files.file_sha256
 
     def finish(*args, **kwargs):
-        finishing.append(True)
+        in_finishing.append(True)
         try:
             return real_finish(*args, **kwargs)
         finally:
-            finishing.pop()
+            in_finishing.pop()
 
     def plan(*args, **kwargs):
-        during.append("plan") if finishing else None
+        during.append("plan") if in_finishing else None
         return real_plan(*args, **kwargs)
 
     def sha(path):
-        during.append(f"hash {Path(path).name}") if finishing else None
+        during.append(f"hash {Path(path).name}") if in_finishing else None
         return real_hash(path)
 
-    monkeypatch.setattr(tasks, "finish_video", finish)
+    monkeypatch.setattr(finishing, "finish_video", finish)
     monkeypatch.setattr(pipeline.dataset, "plan_dataset", plan)
     monkeypatch.setattr(pipeline.clip_files, "file_sha256", sha)
     assert tasks.process_video(team_video.pk) == "3 clip task(s) queued"

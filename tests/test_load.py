@@ -12,7 +12,6 @@ import http.client
 import io
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,11 +20,13 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from catalog.models import ApiToken, Clip, Dataset, Membership, Role, Team, Upload, Video
-from catalog.tokens import issue
+from accounts.models import ApiToken, Membership, Role, Team
+from accounts.tokens import issue
+from catalog.models import Clip, Dataset, Video
 from tests.media_factory import truncate, write_av
 from tests.test_jobs import start_worker, stop_worker, wait_for, worker_database_env
 from tests.test_serving import Server
+from uploads.models import Upload
 
 LIMIT = 30_000_000  # UPLOAD_MAX_BYTES for this server
 CHUNK = 256 * 1024
@@ -187,7 +188,7 @@ def test_twenty_uploads_beside_fifty_readers_no_5xx_every_file_accounted_for(tra
         assert video.status == Video.Status.DONE, (video.source_name, video.error)
         assert video.clips.count() == 3 if "talk3" in video.source_name else video.clips.count() >= 1, \
             video.source_name
-    from catalog.models import UploadRefusal
+    from uploads.models import UploadRefusal
 
     # the content refusals keep neither bytes nor rows (issue #22): each is counted for the hourly limit only
     assert UploadRefusal.objects.count() == 9 and not Upload.objects.filter(dataset=incoming).exclude(error="").exists()

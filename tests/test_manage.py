@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from catalog.models import Clip, Dataset, Membership, Role, Team, Video
+from accounts.models import Membership, Role, Team
+from catalog.models import Clip, Dataset, Video
 from jobs.fanout import cut_clip
 from jobs.tasks import process_video
 from jobs.why import shortfall

@@ -7,7 +7,13 @@ import zipfile
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.model import DEFAULT_MODEL_PATH, MODEL_ENV, OFFICIAL_SHA256, resolve_model_path, verify_model
+from pipeline.model import (
+    DEFAULT_MODEL_PATH,
+    MODEL_ENV,
+    OFFICIAL_SHA256,
+    resolve_model_path,
+    verify_model,
+)
 
 
 def test_default_model_is_the_official_one():

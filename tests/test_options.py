@@ -31,7 +31,7 @@ def test_make_dataset_takes_every_build_option_with_the_schema_default():
 
 
 def test_the_upload_form_has_every_stored_option_with_its_range():
-    from catalog.upload_form import UploadParamsForm
+    from uploads.form import UploadParamsForm
 
     form = UploadParamsForm()
     assert list(form.fields) == [o.name for o in options.STORED]
@@ -45,8 +45,8 @@ def test_the_upload_form_has_every_stored_option_with_its_range():
 @pytest.mark.parametrize("option", [o for o in options.OPTIONS if o.low is not None], ids=lambda o: o.name)
 def test_every_surface_refuses_a_value_below_the_range_and_takes_the_default(option):
     """The tus parser, the forms and the command line refuse the same values."""
-    from catalog.upload_form import UploadParamsForm
-    from catalog.uploads import parse_params
+    from uploads.form import UploadParamsForm
+    from uploads.tus import parse_params
 
     too_low = option.low - 1
     if option in options.UPLOADED:
@@ -73,7 +73,7 @@ def test_stored_settings_of_the_previous_version_still_give_the_same_parameters(
 
 
 def test_min_clip_must_stay_below_max_clip_everywhere():
-    from catalog.uploads import parse_params
+    from uploads.tus import parse_params
 
     with pytest.raises(ValueError, match="min_clip must be smaller than max_clip"):
         parse_params({"min_clip": "30", "max_clip": "10"})

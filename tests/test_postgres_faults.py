@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import Video
-from jobs import service
+from jobs import messages, service
 from jobs.models import ClipTask
 from tests.conftest import REPO
 from tests.test_jobs import stop_worker, team_video, wait_for, worker_database_env  # noqa: F401 - a fixture
@@ -52,7 +52,7 @@ def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tm
     first = start_worker_machine(tmp_path / "scratch-a")
     second = start_worker_machine(tmp_path / "scratch-b")
     try:
-        service.enqueue(team_video)
+        messages.enqueue(team_video)
         wait_for(lambda: ClipTask.objects.filter(video=team_video, status="running").exists())
         browser = Client(raise_request_exception=False)
         browser.force_login(team_video.uploaded_by)
@@ -73,7 +73,7 @@ def test_a_postgresql_restart_under_running_workers_loses_nothing(team_video, tm
         again = Video.objects.create(dataset=team_video.dataset, source_name="talk3.mp4",
                                      source_path=team_video.source_path, output_dir=str(tmp_path / "again"),
                                      params=team_video.params, uploaded_by=team_video.uploaded_by)
-        service.enqueue(again)
+        messages.enqueue(again)
         wait_for(lambda: finished(again), 300)
     finally:
         for worker in (first, second):

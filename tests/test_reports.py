@@ -185,8 +185,9 @@ def test_many_clips_are_binned_not_shipped_one_by_one(client, lab):
 
 def test_bin_edges_are_exact(lab):
     """A value on an edge belongs to the upper bin and its link (key_max just under the edge) agrees."""
-    from reports.data import ClipColumns, Links, bin_index
     import numpy as np
+
+    from reports.data import ClipColumns, Links, bin_index
 
     edges = np.linspace(0, 100, 21)
     values = np.array([0.0, 4.999, 5.0, 99.99, 100.0, np.nan])

@@ -8,7 +8,8 @@ import zipfile
 
 from django.urls import reverse
 
-from catalog.models import Clip, Selection
+from catalog.models import Clip
+from exports.models import Selection
 from tests.test_catalog import login
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from catalog.models import Membership, Role, Team
+from accounts.models import Membership, Role, Team
 from tests.conftest import sign_in
 
 PASSWORD = "a-long-test-password"

@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from catalog.models import ApiToken, Video
-from catalog.tokens import issue
+from accounts.models import ApiToken
+from accounts.tokens import issue
+from catalog.models import Video
 from tests.test_uploads import b64, client_for, lab  # noqa: F401  (lab is a fixture)
 
 

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from pipeline.atomic import atomic_output
-from pipeline.blendshape_names import ARKIT_NAMES, MEDIAPIPE_NAMES, arkit_to_mediapipe_index
+from pipeline.blendshape_names import (
+    ARKIT_NAMES,
+    MEDIAPIPE_NAMES,
+    arkit_to_mediapipe_index,
+)
 from pipeline.errors import OutputError
 from pipeline.frame_writers import ArkitCsvWriter
 from pipeline.head_pose import rotation_matrix, yaw_pitch_roll

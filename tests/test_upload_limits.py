@@ -5,12 +5,12 @@ import errno
 import fcntl
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
-from catalog.models import Upload, Video
-from catalog.uploads import expire_uploads
+from catalog.models import Video
 from tests.test_uploads import client_for, create, lab, patch  # noqa: F401  (lab is a fixture)
+from uploads.models import Upload
+from uploads.tus import expire_uploads
 
 
 def test_a_long_file_name_is_cut_in_bytes_and_the_upload_resumes(lab, media):
@@ -81,19 +81,19 @@ def test_two_writers_never_interleave(lab):
 
 def test_a_full_disk_mid_upload_is_a_507_and_keeps_the_upload(lab, monkeypatch):
     """A full disk cannot be made here safely, so the write is made to fail with ENOSPC."""
-    import catalog.uploads
+    import uploads.tus
 
     ana = client_for("ana")
     url = create(ana, lab["dataset"], 100)["Location"]
-    real_fsync = catalog.uploads.os.fsync
+    real_fsync = uploads.tus.os.fsync
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(catalog.uploads.os, "fsync", full)
+    monkeypatch.setattr(uploads.tus.os, "fsync", full)
     response = patch(ana, url, 0, b"z" * 50)
     assert response.status_code == 507 and "disk is full" in response.json()["error"]
-    monkeypatch.setattr(catalog.uploads.os, "fsync", real_fsync)
+    monkeypatch.setattr(uploads.tus.os, "fsync", real_fsync)
     assert ana.head(url, HTTP_TUS_RESUMABLE="1.0.0").status_code == 200  # resumable once space is freed
 
 

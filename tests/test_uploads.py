@@ -10,9 +10,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from catalog.models import Dataset, Membership, Role, Team, Upload, Video
-from tests.media_factory import truncate, write_av
+from accounts.models import Membership, Role, Team
+from catalog.models import Dataset, Video
 from tests.conftest import sign_in
+from tests.media_factory import truncate, write_av
+from uploads.models import Upload
 
 PASSWORD = "a-long-test-password"
 

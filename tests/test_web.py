@@ -59,7 +59,7 @@ def test_initial_admin_is_created_once(db, capsys, settings, tmp_path):
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
     assert (tmp_path / "initial_admin_password.txt").read_text() == f"user name: admin\npassword: {password}\n"  # one space: copied whole
-    from catalog.models import Membership
+    from accounts.models import Membership
 
     membership = Membership.objects.get(user=admin)
     assert membership.role == "admin" and membership.team.datasets.filter(name="First dataset").exists()

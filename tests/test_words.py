@@ -6,9 +6,9 @@ import re
 from django.urls import reverse
 
 from catalog.models import Video
-from catalog.upload_form import UploadParamsForm
 from tests.test_catalog import login
 from tests.test_reports import figures
+from uploads.form import UploadParamsForm
 
 
 def test_every_upload_setting_is_explained_beside_it(client, lab):

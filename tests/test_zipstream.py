@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from catalog import zipstream
+from exports import zipstream
 
 
 def build(entries) -> zipfile.ZipFile:

@@ -21,7 +21,7 @@ def percent(value) -> str:
     return "" if value is None else f"{100 * value:.0f}%"
 
 
-CLIP_PLACEHOLDER = 987654321  # stands for the clip id in URLs reversed once per page (catalog.views)
+CLIP_PLACEHOLDER = 987654321  # stands for the clip id in URLs reversed once per page (dashboard.datasets)
 
 
 @register.filter

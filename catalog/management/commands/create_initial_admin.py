@@ -25,7 +25,8 @@ class Command(BaseCommand):
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         admin = users.objects.create_superuser(opts["username"], email="", password=password)
-        from catalog.models import Dataset, Membership, Role, Team
+        from accounts.models import Membership, Role, Team
+        from catalog.models import Dataset
 
         team, _ = Team.objects.get_or_create(name="My lab")  # so the first log-in can upload straight away
         Membership.objects.get_or_create(team=team, user=admin, defaults={"role": Role.ADMIN})

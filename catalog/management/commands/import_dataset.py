@@ -4,10 +4,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.models import Team
+from catalog.importer import import_folder
+from catalog.models import Dataset
 from pipeline.errors import PipelineError
-
-from ...importer import import_folder
-from ...models import Dataset, Team
 
 
 class Command(BaseCommand):

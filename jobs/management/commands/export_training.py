@@ -19,7 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--holdout", nargs="*", default=[], help="source file names that must be in test")
 
     def handle(self, *args, **opts) -> None:
-        from pipeline.training_export import assign_splits, clips_from_folder, export_entries, write_export
+        from pipeline.training_export import (
+            assign_splits,
+            clips_from_folder,
+            export_entries,
+            write_export,
+        )
 
         folder, output = Path(opts["folder"]), Path(opts["output"])
         if not (folder / "manifest.jsonl").is_file():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pipeline.errors import PipelineError
 from pipeline import options
+from pipeline.errors import PipelineError
 
 EXIT_BAD_INPUT = 2
 

@@ -5,16 +5,28 @@ import json
 from pathlib import Path
 
 import numpy as np
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+)
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from accounts.models import Role
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Clip, Tag
+from catalog.redact import server_paths_hidden
+from catalog.thumbnails import make_thumbnail
 from pipeline.blendshape_table import read_blendshape_table
 from pipeline.clip_files import PAYLOAD_ROLES
-
-from . import access
-from .filters import ClipFilter
-from .models import Clip, Role
-from .redact import server_paths_hidden
+from pipeline.clip_files import ROLES as FILE_ROLES
+from weblib.ranged import ranged_file_response
 
 DEFAULT_BLENDSHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "eyeBlinkLeft")
 DEFAULT_FEATURES = ("rms", "f0")
@@ -136,3 +148,57 @@ def clip_curves(request: HttpRequest, pk: int) -> JsonResponse:
         problem = server_paths_hidden(f"{type(exc).__name__}: {exc}", request.user, clip.video.root)
         return JsonResponse({"error": f"the clip's data files cannot be read ({problem})"}, status=404)
     return JsonResponse(payload)
+
+
+def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    clip = access.get_clip(request.user, pk)
+    path = make_thumbnail(clip)
+    if path is None:
+        raise Http404("no picture for this clip")
+    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_POST
+def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the reject flag and add or remove a tag (members and admins)."""
+    clip = access.get_clip(request.user, pk)
+    access.require_role(request.user, clip.dataset.team, Role.MEMBER)
+    action = request.POST.get("action")
+    if action in ("reject", "accept"):
+        clip.rejected = action == "reject"
+        clip.save(update_fields=["rejected"])
+    elif action in ("tag", "untag"):
+        name = request.POST.get("tag", "").strip()[:60]
+        if not name:
+            messages.error(request, "Give the tag a name.")
+        elif action == "tag":
+            tag, _ = Tag.objects.get_or_create(dataset=clip.dataset, name=name)
+            clip.tags.add(tag)
+        else:
+            clip.tags.remove(*clip.tags.filter(name=name))
+    else:
+        messages.error(request, "Unknown action.")
+    if request.headers.get("Accept") == "application/json":  # the viewer's keyboard and buttons: no page reload
+        list(messages.get_messages(request))  # said in the response instead
+        return JsonResponse({"rejected": clip.rejected, "tags": sorted(clip.tags.values_list("name", flat=True))})
+    back = request.POST.get("next", "")
+    if back.startswith((f"/datasets/{clip.dataset_id}/", f"/clips/{clip.pk}/")):
+        return redirect(back)
+    return redirect("dataset_detail", pk=clip.dataset_id)
+
+
+FILE_TYPES = {role.name: role.media_type for role in FILE_ROLES}
+
+
+def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
+    """One file of a clip (the make_dataset layout), streamed, with Range support for the video player."""
+    clip = access.get_clip(request.user, pk)
+    if role not in FILE_TYPES:
+        raise Http404("no such file")
+    path = clip.file_path(role)
+    if path is None or not path.is_file():
+        raise Http404("the file is missing")
+    inline = role in ("video", "metadata")
+    return ranged_file_response(request, path, FILE_TYPES[role], as_attachment=not inline)

@@ -8,18 +8,17 @@ import re
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
-from dataset_site.errors import bad_request
-
-from . import access
-from .filters import ClipFilter
-from pipeline.clip_files import ROLE_NAMES, ROLES as FILE_ROLES
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Clip
+from exports.zipstream import stream_zip
+from pipeline.clip_files import ROLE_NAMES
+from pipeline.clip_files import ROLES as FILE_ROLES
 from pipeline.quality import METRICS as QC_METRICS
-
-from .models import Clip
-from .zipstream import stream_zip
+from weblib.errors import bad_request
 
 ROLES = ROLE_NAMES  # pipeline.clip_files.ROLES: one list of a clip's files
 ROLE_LABELS = {role.name: role.label for role in FILE_ROLES}

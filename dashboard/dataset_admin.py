@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.views.decorators.http import require_POST
 
-from . import access
-from .models import Dataset, Role, Video
+from accounts.models import Role
+from catalog import access
+from catalog.models import Dataset, Video
 
 NAME_MAX = 200
 

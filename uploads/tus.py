@@ -25,11 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Role
+from catalog import access
+from catalog.models import Video
 from pipeline import options
-
-from . import access, upload_hash
-from .models import Role, Upload, UploadRefusal, Video
-from .upload_check import check_upload
+from uploads import hashing as upload_hash
+from uploads.checks import check_upload
+from uploads.models import Upload, UploadRefusal
 
 TUS_VERSION = "1.0.0"
 def tus_response(status: int, **headers) -> HttpResponse:
@@ -291,7 +293,7 @@ def upload_keep(request: HttpRequest, upload_id) -> HttpResponse:
 
 def accept(upload: Upload) -> Video:
     """Move the file into place, create its Video row and queue its job."""
-    from jobs.service import enqueue
+    from jobs.messages import enqueue
 
     with transaction.atomic():
         params = {k: v for k, v in (upload.params or {}).items() if k != "duplicate"}

@@ -18,11 +18,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import access
-from .downloads import ROLES, safe_part, zip_response
-from .filters import ClipFilter
-from .models import Clip, Role, Selection
-
+from accounts.models import Role
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Clip
+from exports.downloads import ROLES, safe_part, zip_response
+from exports.models import Selection
 
 # A frozen entry's values (pipeline.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
 FROZEN_FIELDS = ("source_start_s", "source_end_s", "frames", "quality_score", "lip_sync_verdict")
@@ -125,7 +126,7 @@ def selection_download(request: HttpRequest, key) -> HttpResponse:
 
 def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     """The frozen clips that still match the selection, as a Parquet training export; the others are listed."""
-    from .training import parse_seed, training_zip
+    from exports.training import parse_seed, training_zip
 
     selection = _selection(request, key)
     try:

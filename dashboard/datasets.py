@@ -1,24 +1,19 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, Sum
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
-from pipeline.clip_files import ROLES as FILE_ROLES
-
-from . import access
-from .downloads import ROLE_LABELS
-from .filters import SORTABLE, ClipFilter
-from .models import Role, Tag, Video
-from .ranged import ranged_file_response
-from .system_status import model_status, worker_status
-from .thumbnails import make_thumbnail
-from .upload_form import UploadParamsForm
+from accounts.models import Role
+from catalog import access
+from catalog.filters import SORTABLE, ClipFilter
+from catalog.models import Video
+from exports.downloads import ROLE_LABELS
+from jobs.system_status import model_status, worker_status
+from uploads.form import UploadParamsForm
 
 PAGE_SIZE = 50
 
@@ -49,7 +44,7 @@ VIDEO_BULK_FIELDS = ("report", "carry_over", "params")
 def clip_url_patterns() -> dict[str, str]:
     """Each per-clip link of the table, reversed once with a placeholder id (the ``for_clip`` filter fills it
     in): reversing nine URLs for each of 50 rows took a third of the page's time."""
-    from .templatetags.catalog_tags import CLIP_PLACEHOLDER as pk
+    from catalog.templatetags.catalog_tags import CLIP_PLACEHOLDER as pk
 
     urls = {"detail": reverse("clip_detail", args=[pk]), "thumbnail": reverse("clip_thumbnail", args=[pk]),
             "update": reverse("clip_update", args=[pk])}
@@ -92,60 +87,6 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "download_roles": ROLE_LABELS.items(), "filter_problems": problems, "is_admin": role == Role.ADMIN,
         "selections": dataset.selections.all()[:50], "clip_urls": clip_url_patterns(),
     }, status=400 if problems else 200)
-
-
-def clip_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
-    clip = access.get_clip(request.user, pk)
-    path = make_thumbnail(clip)
-    if path is None:
-        raise Http404("no picture for this clip")
-    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
-
-
-@require_POST
-def clip_update(request: HttpRequest, pk: int) -> HttpResponse:
-    """Set the reject flag and add or remove a tag (members and admins)."""
-    clip = access.get_clip(request.user, pk)
-    access.require_role(request.user, clip.dataset.team, Role.MEMBER)
-    action = request.POST.get("action")
-    if action in ("reject", "accept"):
-        clip.rejected = action == "reject"
-        clip.save(update_fields=["rejected"])
-    elif action in ("tag", "untag"):
-        name = request.POST.get("tag", "").strip()[:60]
-        if not name:
-            messages.error(request, "Give the tag a name.")
-        elif action == "tag":
-            tag, _ = Tag.objects.get_or_create(dataset=clip.dataset, name=name)
-            clip.tags.add(tag)
-        else:
-            clip.tags.remove(*clip.tags.filter(name=name))
-    else:
-        messages.error(request, "Unknown action.")
-    if request.headers.get("Accept") == "application/json":  # the viewer's keyboard and buttons: no page reload
-        list(messages.get_messages(request))  # said in the response instead
-        return JsonResponse({"rejected": clip.rejected, "tags": sorted(clip.tags.values_list("name", flat=True))})
-    back = request.POST.get("next", "")
-    if back.startswith((f"/datasets/{clip.dataset_id}/", f"/clips/{clip.pk}/")):
-        return redirect(back)
-    return redirect("dataset_detail", pk=clip.dataset_id)
-
-
-FILE_TYPES = {role.name: role.media_type for role in FILE_ROLES}
-
-
-def clip_file(request: HttpRequest, pk: int, role: str) -> HttpResponse:
-    """One file of a clip (the make_dataset layout), streamed, with Range support for the video player."""
-    clip = access.get_clip(request.user, pk)
-    if role not in FILE_TYPES:
-        raise Http404("no such file")
-    path = clip.file_path(role)
-    if path is None or not path.is_file():
-        raise Http404("the file is missing")
-    inline = role in ("video", "metadata")
-    return ranged_file_response(request, path, FILE_TYPES[role], as_attachment=not inline)
 
 
 def dataset_video_status(request: HttpRequest, pk: int) -> JsonResponse:

@@ -4,18 +4,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
-from dataset_site.errors import bad_request
-
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Clip, Dataset
+from exports.downloads import safe_part, zip_response
 from pipeline.clip_files import ClipFiles
 from pipeline.training_export import ExportClip, assign_splits, export_entries
-
-from . import access
-from .downloads import safe_part, zip_response
-from .filters import ClipFilter
-from .models import Clip, Dataset
+from weblib.errors import bad_request
 
 
 def video_key(video_id: int) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .models import ApiToken
+from accounts.models import ApiToken
 
 SAFE_METHODS = ("GET", "HEAD")
 READ_VIEWS = {"home", "dataset_detail", "dataset_video_status", "selection_detail", "selection_download", "selection_training_download", "dataset_download", "training_download", "baseline_model", "dataset_report", "video_report", "clip_detail",

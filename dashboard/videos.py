@@ -8,15 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from catalog import access
-from catalog.models import Role
-from catalog.upload_form import UploadParamsForm
-from catalog.uploads import parse_params
 from catalog.redact import server_paths_hidden
-
-from . import service
+from jobs import service
+from jobs.why import shortfall
 from pipeline.options import DEFAULTS, STORED
-from .why import shortfall
+from uploads.form import UploadParamsForm
+from uploads.tus import parse_params
 
 
 def _video(request: HttpRequest, pk: int, min_role: str = Role.VIEWER):

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from django.db import transaction
-
-from pipeline.scoring import COMPONENTS, DEFAULT_WEIGHTS, MAX_WEIGHT, PRESETS, validate_weights
-
-from . import access
-from .models import Role
-from .rescore import rescore
+from accounts.models import Role
+from catalog import access
+from catalog.rescore import rescore
+from pipeline.scoring import (
+    COMPONENTS,
+    DEFAULT_WEIGHTS,
+    MAX_WEIGHT,
+    PRESETS,
+    validate_weights,
+)
 
 COMPONENT_HELP = {
     "lip_sync": "audio belongs to the mouth on screen (verdict and confidence)",
@@ -47,7 +51,7 @@ def dataset_scoring(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         access.require_role(request.user, dataset.team, Role.MEMBER)
         if request.POST.get("recompute"):
-            from jobs.service import enqueue_recompute_quality
+            from jobs.messages import enqueue_recompute_quality
 
             enqueue_recompute_quality(dataset.pk)
             messages.success(request, "Recomputing the QC of every clip in the background; each video's page shows "

@@ -7,9 +7,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import access
-from .filters import ClipFilter
-from .models import Clip, Role, Tag
+from accounts.models import Role
+from catalog import access
+from catalog.filters import ClipFilter
+from catalog.models import Clip, Tag
 
 ACTIONS = ("reject", "accept", "tag", "untag")
 

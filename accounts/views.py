@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import access
-from .models import Membership, Role, Team
+from accounts.models import Membership, Role, Team
+from accounts import access
 
 
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
