@@ -32,8 +32,8 @@ def bare_mediapipe_fps(video: Path) -> tuple[float, int]:
     import numpy as np
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from pipeline.decode import VideoFrameReader
-    from pipeline.model import DEFAULT_MODEL_PATH
+    from pipeline.media.decode import VideoFrameReader
+    from pipeline.face.model import DEFAULT_MODEL_PATH
     from pipeline.quiet import native_stderr_silenced
 
     frames = [(f.rgb, f.time_s) for f in VideoFrameReader(video)]
@@ -55,7 +55,7 @@ def bare_mediapipe_fps(video: Path) -> tuple[float, int]:
 
 def full_extract_fps(video: Path, out: Path) -> tuple[float, float]:
     """Frames/s of extract_blendshapes end to end, and without the one-off model loading."""
-    from pipeline.extract import extract_blendshapes
+    from pipeline.face.extract import extract_blendshapes
 
     started = time.perf_counter()
     summary = extract_blendshapes(video, out)

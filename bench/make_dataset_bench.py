@@ -124,10 +124,10 @@ def source_vs_clip_file(out: Path, name: str) -> tuple[float, float, int]:
 
     import numpy as np
 
-    from pipeline.blendshape_names import MEDIAPIPE_NAMES
-    from pipeline.decode import VideoFrameReader
-    from pipeline.extract import track_frames
-    from pipeline.landmarks import FaceLandmarkTracker
+    from pipeline.face.blendshape_names import MEDIAPIPE_NAMES
+    from pipeline.media.decode import VideoFrameReader
+    from pipeline.face.extract import track_frames
+    from pipeline.face.landmarks import FaceLandmarkTracker
 
     with open(out / "data" / f"{name}_blendshapes.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

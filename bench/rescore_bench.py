@@ -35,7 +35,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dataset_site.settings")
 django.setup()
 from catalog.models import Dataset
 from catalog.rescore import rescore
-from pipeline.scoring import PRESETS
+from pipeline.quality.scoring import PRESETS
 target = Dataset.objects.get(pk={dataset})
 timings = []
 for weights in (PRESETS["seed"], None, PRESETS["seed"]):

@@ -34,11 +34,11 @@ def peak_rss_mib() -> float:
 def main() -> None:
     from dataclasses import replace
 
-    from pipeline import baseline
-    from pipeline.dataset import DatasetParams, build_dataset
-    from pipeline.segment import SegmentParams
-    from pipeline.training_data import TrainingExport
-    from pipeline.training_export import (
+    from pipeline.training import baseline
+    from pipeline.dataset.build import DatasetParams, build_dataset
+    from pipeline.audio.segment import SegmentParams
+    from pipeline.training.training_data import TrainingExport
+    from pipeline.training.training_export import (
         assign_splits,
         clips_from_folder,
         export_entries,

@@ -12,7 +12,7 @@ from django.db.models import F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from pipeline.quality import METRICS as QC_METRICS
+from pipeline.quality.quality import METRICS as QC_METRICS
 
 JSON_PREFIX = "quality__"
 

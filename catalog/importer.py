@@ -10,10 +10,10 @@ from django.db import transaction
 
 from catalog.db import refresh_planner_stats
 from catalog.models import Clip, Dataset, Video, clips_changed
-from pipeline.clip_files import inside
-from pipeline.clip_record import summary
+from pipeline.dataset.clip_files import inside
+from pipeline.dataset.clip_record import summary
 from pipeline.errors import InputError
-from pipeline.scoring import score
+from pipeline.quality.scoring import score
 
 
 @dataclass
@@ -72,7 +72,7 @@ def report_summary(report) -> dict:
 
 
 def clip_fields(line: dict, weights: dict | None = None) -> dict:
-    """Clip columns from one manifest line (pipeline.clip_record.summary: this version's or an older one's),
+    """Clip columns from one manifest line (pipeline.dataset.clip_record.summary: this version's or an older one's),
     scored again with the dataset's weights when it has its own."""
     fields = summary(line)
     if weights:

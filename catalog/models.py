@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Team
-from pipeline.clip_files import ClipFiles, inside
-from pipeline.clip_record import SUMMARY_FIELDS
+from pipeline.dataset.clip_files import ClipFiles, inside
+from pipeline.dataset.clip_record import SUMMARY_FIELDS
 
 
 class Dataset(models.Model):
@@ -17,7 +17,7 @@ class Dataset(models.Model):
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
-    # component -> weight of this dataset's quality score; empty: pipeline.scoring's default preset
+    # component -> weight of this dataset's quality score; empty: pipeline.quality.scoring's default preset
     score_weights = models.JSONField(default=dict, blank=True)
     # bumped whenever clip values change (import, re-scoring): the reports' cached columns follow it
     clips_version = models.PositiveBigIntegerField(default=0)
@@ -120,7 +120,7 @@ class Clip(models.Model):
     valid_rate = models.FloatField()
     smoothness = models.FloatField()
     range_validity = models.FloatField()
-    # Lip sync (pipeline.lip_sync); the columns are named as pipeline.clip_record.SUMMARY_FIELDS.
+    # Lip sync (pipeline.quality.lip_sync); the columns are named as pipeline.dataset.clip_record.SUMMARY_FIELDS.
     lip_sync_offset_ms = models.FloatField(null=True, blank=True)  # lip-sync offset, ms; NULL: no reliable offset
     lip_sync_offset_abs_ms = models.FloatField(null=True, blank=True)
     lip_sync_confidence = models.FloatField(null=True, blank=True)  # lip-sync confidence (z-score against shifted audio)
@@ -156,7 +156,7 @@ class Clip(models.Model):
         return f"{self.video.source_name}/{self.name}"
 
     def summary(self) -> dict:
-        """The clip's values under pipeline.clip_record's names (the columns are named so): what every reader
+        """The clip's values under pipeline.dataset.clip_record's names (the columns are named so): what every reader
         of a catalog clip (zip manifest, frozen selection, training export) takes its values from."""
         return {name: getattr(self, name) for name in SUMMARY_FIELDS}
 

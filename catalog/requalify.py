@@ -1,4 +1,4 @@
-"""Recompute the QC of a dataset's imported clips from their stored files (see pipeline.requalify)."""
+"""Recompute the QC of a dataset's imported clips from their stored files (see pipeline.quality.requalify)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +11,7 @@ from catalog.rescore import rescore
 
 def requalify_dataset(dataset: Dataset, progress: Callable[[Video, int, int], None] | None = None) -> int:
     """Every finished video of ``dataset``: new QC values in its files, then its rows refreshed and re-scored."""
-    from pipeline.requalify import requalify_folder
+    from pipeline.quality.requalify import requalify_folder
 
     clips = 0
     for video in dataset.videos.filter(status=Video.Status.DONE).order_by("pk"):

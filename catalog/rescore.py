@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from catalog.models import Clip, Dataset, clips_changed
-from pipeline.scoring import score
+from pipeline.quality.scoring import score
 
 
 def rescore(dataset: Dataset, weights: dict[str, float] | None) -> int:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from catalog.models import Clip
 from pipeline.errors import PipelineError
-from pipeline.probe import open_container
+from pipeline.media.probe import open_container
 
 THUMB_WIDTH = 160
 
@@ -32,7 +32,7 @@ def make_thumbnail(clip: Clip) -> Path | None:
     middle = clip.frames // 2
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # unique per request, thread and process
     try:
-        with open_container(video) as container:  # the one door (pipeline.media_open), even for our own files
+        with open_container(video) as container:  # the one door (pipeline.media.media_open), even for our own files
             for index, frame in enumerate(container.decode(video=0)):
                 if index >= middle:
                     break

@@ -23,9 +23,9 @@ from catalog.filters import ClipFilter
 from catalog.models import Clip, Tag
 from catalog.redact import server_paths_hidden
 from catalog.thumbnails import make_thumbnail
-from pipeline.blendshape_table import read_blendshape_table
-from pipeline.clip_files import PAYLOAD_ROLES
-from pipeline.clip_files import ROLES as FILE_ROLES
+from pipeline.dataset.blendshape_table import read_blendshape_table
+from pipeline.dataset.clip_files import PAYLOAD_ROLES
+from pipeline.dataset.clip_files import ROLES as FILE_ROLES
 from weblib.ranged import ranged_file_response
 
 DEFAULT_BLENDSHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "eyeBlinkLeft")
@@ -62,7 +62,7 @@ def _neighbours(clip: Clip, query: QueryDict) -> tuple[Clip | None, Clip | None,
 
 def qc_rows(quality: dict) -> list[tuple[str, str]]:
     """(label, value) of every QC registry metric measured for the clip, for the viewer's QC panel."""
-    from pipeline.quality import METRICS
+    from pipeline.quality.quality import METRICS
 
     rows = []
     for name, metric in METRICS.items():

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from accounts.models import Role
 from catalog import access
 from catalog.rescore import rescore
-from pipeline.scoring import (
+from pipeline.quality.scoring import (
     COMPONENTS,
     DEFAULT_WEIGHTS,
     MAX_WEIGHT,

@@ -13,7 +13,7 @@ from catalog import access
 from catalog.redact import server_paths_hidden
 from jobs import service
 from jobs.why import shortfall
-from pipeline.options import DEFAULTS, STORED
+from pipeline.dataset.options import DEFAULTS, STORED
 from uploads.form import UploadParamsForm
 from uploads.tus import parse_params
 

@@ -15,12 +15,12 @@ from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Clip
 from exports.zipstream import stream_zip
-from pipeline.clip_files import ROLE_NAMES
-from pipeline.clip_files import ROLES as FILE_ROLES
-from pipeline.quality import METRICS as QC_METRICS
+from pipeline.dataset.clip_files import ROLE_NAMES
+from pipeline.dataset.clip_files import ROLES as FILE_ROLES
+from pipeline.quality.quality import METRICS as QC_METRICS
 from weblib.errors import bad_request
 
-ROLES = ROLE_NAMES  # pipeline.clip_files.ROLES: one list of a clip's files
+ROLES = ROLE_NAMES  # pipeline.dataset.clip_files.ROLES: one list of a clip's files
 ROLE_LABELS = {role.name: role.label for role in FILE_ROLES}
 MANIFEST_FIELDS = ("clip", "source", "source_start_s", "source_end_s", "duration_s", "frames", "face_rate",
                    "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",

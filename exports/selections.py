@@ -25,7 +25,7 @@ from catalog.models import Clip
 from exports.downloads import ROLES, safe_part, zip_response
 from exports.models import Selection
 
-# A frozen entry's values (pipeline.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
+# A frozen entry's values (pipeline.dataset.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
 FROZEN_FIELDS = ("source_start_s", "source_end_s", "frames", "quality_score", "lip_sync_verdict")
 
 

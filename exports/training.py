@@ -11,8 +11,8 @@ from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Clip, Dataset
 from exports.downloads import safe_part, zip_response
-from pipeline.clip_files import ClipFiles
-from pipeline.training_export import ExportClip, assign_splits, export_entries
+from pipeline.dataset.clip_files import ClipFiles
+from pipeline.training.training_export import ExportClip, assign_splits, export_entries
 from weblib.errors import bad_request
 
 

@@ -1,7 +1,7 @@
 """The clips of one video as django-q2 tasks of their own, so any worker process on any machine takes a share.
 
 process_video (jobs.tasks) claims the video (jobs.state), plans it (audio decoded once, speech spans, the plan written
-into the output folder for the others: pipeline.clip_plan), records one ClipTask row per clip still to cut
+into the output folder for the others: pipeline.dataset.clip_plan), records one ClipTask row per clip still to cut
 and queues messages bound to the video, not to a clip: the worker that runs one claims the next queued
 clip with a conditional UPDATE, cuts it in its own process (one MediaPipe per process), and beats while it
 works.  The task that finds no clip left queued or running finishes the video (manifest, report, import)
@@ -58,7 +58,7 @@ def fan_out(video: Video, token: str, plan) -> int:
     then.  So a cluster that took more messages than it has free workers does not sit on clips that an idle
     machine could cut, and a message lost with a dead cluster is replaced by count (requeue_stalled_clips).
     """
-    from pipeline.clip_plan import save_plan
+    from pipeline.dataset.clip_plan import save_plan
 
     save_plan(plan)
     ClipTask.objects.filter(video=video).delete()  # an earlier attempt's rows: its clips on disk are reused
@@ -126,9 +126,9 @@ def claim_clip(video_id: int, run_token: str) -> ClipTask | None:
 
 def cut_clip(video_id: int, run_token: str) -> str:
     """The body of process_clip_task: claim the video's next queued clip and cut it."""
-    from pipeline.clip_job import ClipFailed, process_clip
-    from pipeline.clip_plan import PLAN_DIR, job_from_plan
-    from pipeline.options import dataset_params
+    from pipeline.dataset.clip_job import ClipFailed, process_clip
+    from pipeline.dataset.clip_plan import PLAN_DIR, job_from_plan
+    from pipeline.dataset.options import dataset_params
 
     this_attempt = Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token)
     if not with_db_retry(this_attempt.exists):

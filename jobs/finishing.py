@@ -11,7 +11,7 @@ from jobs import state
 from jobs.carry_over import apply_carry_over
 from jobs.models import ClipTask
 from pipeline.errors import PipelineError
-from pipeline.options import dataset_params
+from pipeline.dataset.options import dataset_params
 
 
 def finish_video(video_id: int, token: str) -> None:
@@ -19,8 +19,8 @@ def finish_video(video_id: int, token: str) -> None:
         return
     video = Video.objects.get(pk=video_id)
     try:
-        from pipeline.clip_plan import remove_plan
-        from pipeline.dataset import failure, finish_dataset
+        from pipeline.dataset.clip_plan import remove_plan
+        from pipeline.dataset.build import failure, finish_dataset
 
         plan, records = finishing_plan(video, token)
         spans = dict(enumerate(plan.segmentation.clips))
@@ -44,9 +44,9 @@ def finish_video(video_id: int, token: str) -> None:
 def finishing_plan(video: Video, token: str) -> tuple:
     """The saved plan and the records of this attempt's done clips; a plan saved by an older version (a job in
     flight across an upgrade) is made again instead."""
-    from pipeline.clip_files import ClipFiles, clip_name
-    from pipeline.clip_plan import plan_for_finishing, restore_timing, saved_audio
-    from pipeline.dataset import plan_dataset
+    from pipeline.dataset.clip_files import ClipFiles, clip_name
+    from pipeline.dataset.clip_plan import plan_for_finishing, restore_timing, saved_audio
+    from pipeline.dataset.build import plan_dataset
 
     params = dataset_params(video.params)
     plan = plan_for_finishing(video.output_dir, params)

@@ -21,7 +21,7 @@ class ClipTask(models.Model):
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    record = models.JSONField(null=True, blank=True)  # a done clip's metadata (pipeline.clip_record): what finishing uses
+    record = models.JSONField(null=True, blank=True)  # a done clip's metadata (pipeline.dataset.clip_record): what finishing uses
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["video", "index"], name="one_task_per_clip")]

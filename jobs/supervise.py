@@ -5,7 +5,7 @@ thread here:
 
 * writes its heartbeat every JOB_HEARTBEAT_SECONDS (the watchdog's evidence that the worker lives);
 * notices when the attempt is no longer current (the user cancelled, or a retry superseded it) and asks
-  the pipeline to stop: every demux and decode raises at its next packet (pipeline.media_open), so the
+  the pipeline to stop: every demux and decode raises at its next packet (pipeline.media.media_open), so the
   work ends within a second or two; if it is stuck inside FFmpeg and does not end within
   CANCEL_GRACE_SECONDS, the process exits, freeing the worker (django-q2 starts a fresh one);
 * notices a call into FFmpeg that has returned no packet for MEDIA_STALL_SECONDS: the attempt is recorded
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from jobs.db_retry import DOWN, drop_connection
-from pipeline import media_open
+from pipeline.media import media_open
 
 log = logging.getLogger(__name__)
 EXIT_HUNG = 75

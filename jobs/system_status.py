@@ -5,7 +5,7 @@ import functools
 from dataclasses import dataclass
 
 from pipeline.errors import ModelError
-from pipeline.model import resolve_model_path, verify_model
+from pipeline.face.model import resolve_model_path, verify_model
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from jobs.fanout import cut_clip, fan_out, requeue_stalled_clips
 from jobs.progress import JobCancelled, VideoProgress
 from jobs.supervise import Supervisor
 from pipeline.errors import PipelineError
-from pipeline.media_open import WorkStopped
-from pipeline.options import dataset_params
+from pipeline.media.media_open import WorkStopped
+from pipeline.dataset.options import dataset_params
 
 
 def process_video(video_id: int) -> str:
@@ -30,7 +30,7 @@ def process_video(video_id: int) -> str:
     video = Video.objects.get(pk=video_id)
     progress = VideoProgress(video_id, token)
     try:
-        from pipeline.dataset import plan_dataset
+        from pipeline.dataset.build import plan_dataset
 
         with Supervisor(lambda: state.beat(video_id, token), lambda reason: state.hung(video_id, token, reason)):
             plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),

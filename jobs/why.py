@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 
 from catalog.models import Video
-from pipeline.options import BY_NAME, DEFAULTS
+from pipeline.dataset.options import BY_NAME, DEFAULTS
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import OutputError
+from pipeline.errors import OutputError
 
 
 def partial_path(target: Path) -> Path:

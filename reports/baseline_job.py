@@ -21,10 +21,10 @@ from django.utils import timezone
 from catalog.filters import ClipFilter
 from exports.training import dataset_splits, export_clips
 from jobs.supervise import Supervisor
-from pipeline import baseline
+from pipeline.training import baseline
 from pipeline.errors import PipelineError
-from pipeline.training_data import TrainingExport
-from pipeline.training_export import export_entries, write_export
+from pipeline.training.training_data import TrainingExport
+from pipeline.training.training_export import export_entries, write_export
 from reports.models import BaselineRun
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from django.db.models import F, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from catalog.filters import METRICS
-from pipeline.report import plotly_text
+from pipeline.dataset.report import plotly_text
 
 POINTS_MAX = 2000  # above this many clips, score vs duration becomes a 2-D histogram
 LOWEST_MAX = 200  # clips under the threshold shown one by one

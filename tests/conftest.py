@@ -43,7 +43,7 @@ def read_table(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="session")
 def extracted(tmp_path_factory):
     """extract_blendshapes(name) as parsed CSV rows, computed once per session and smoothing."""
-    from pipeline.extract import extract_blendshapes
+    from pipeline.face.extract import extract_blendshapes
 
     cache: dict[tuple[str, str], tuple[list[dict[str, str]], object]] = {}
     folder = tmp_path_factory.mktemp("extracted")
@@ -60,8 +60,8 @@ def extracted(tmp_path_factory):
 
 
 def _three_clip_params():
-    from pipeline.dataset import DatasetParams
-    from pipeline.segment import SegmentParams
+    from pipeline.dataset.build import DatasetParams
+    from pipeline.audio.segment import SegmentParams
 
     return DatasetParams(segment=SegmentParams(max_gap=1.5, min_clip=2))
 
@@ -72,7 +72,7 @@ THREE_CLIPS = _three_clip_params()
 @pytest.fixture(scope="session")
 def talk3_dataset(media, tmp_path_factory):
     """make_dataset of talk3.mp4 with --max_gap 1.5 --min_clip 2: three clips, built once per session."""
-    from pipeline.dataset import build_dataset
+    from pipeline.dataset.build import build_dataset
 
     root = tmp_path_factory.mktemp("talk3_dataset")
     return build_dataset(media("talk3.mp4"), root, THREE_CLIPS, workers=2)

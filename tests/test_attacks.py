@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from pipeline import media_open
+from pipeline.media import media_open
 from pipeline.errors import InputError
 from tests.conftest import REPO
 from tests.media_factory import write_av
@@ -203,7 +203,7 @@ def test_a_call_into_ffmpeg_that_never_returns_is_ended_as_a_hang(settings, medi
 
 def test_a_cancel_stops_a_decode_at_its_next_packet(settings, media):
     from jobs.supervise import Supervisor
-    from pipeline.decode import VideoFrameReader
+    from pipeline.media.decode import VideoFrameReader
 
     settings.JOB_HEARTBEAT_SECONDS = 0.2
     current = threading.Event()

@@ -10,11 +10,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from pipeline import baseline
-from pipeline.dataset import DatasetParams, build_dataset
-from pipeline.segment import SegmentParams
-from pipeline.training_data import TrainingExport
-from pipeline.training_export import clips_from_folder, export_entries, write_export
+from pipeline.training import baseline
+from pipeline.dataset.build import DatasetParams, build_dataset
+from pipeline.audio.segment import SegmentParams
+from pipeline.training.training_data import TrainingExport
+from pipeline.training.training_export import clips_from_folder, export_entries, write_export
 from tests.media_factory import mux_video_with_audio, still_face_with_speech
 from tests.test_catalog import login
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from catalog.importer import import_folder
 from catalog.models import Clip, Dataset
-from pipeline.scoring import DEFAULT_WEIGHTS, PRESETS, score
+from pipeline.quality.scoring import DEFAULT_WEIGHTS, PRESETS, score
 from tests.conftest import CATALOG_PASSWORD, sign_in
 
 

@@ -1,4 +1,4 @@
-"""Issue #23: one clip record (pipeline.clip_record) is what metadata.json holds and the manifest repeats."""
+"""Issue #23: one clip record (pipeline.dataset.clip_record) is what metadata.json holds and the manifest repeats."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ from catalog.models import Dataset
 from exports.downloads import clip_row
 from exports.selections import freeze
 from exports.training import export_clip
-from pipeline.clip_record import SUMMARY_FIELDS, ClipRecord, summary, upgrade_line
-from pipeline.scoring import reasons
-from pipeline.training_export import clips_from_folder
+from pipeline.dataset.clip_record import SUMMARY_FIELDS, ClipRecord, summary, upgrade_line
+from pipeline.quality.scoring import reasons
+from pipeline.training.training_export import clips_from_folder
 
 
 def test_metadata_reads_back_as_the_same_record_and_the_manifest_line_agrees(talk3_dataset):

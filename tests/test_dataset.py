@@ -10,9 +10,9 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.audio import decode_audio
-from pipeline.dataset import build_dataset
-from pipeline.segment import SegmentParams, segment_speech
+from pipeline.audio.track import decode_audio
+from pipeline.dataset.build import build_dataset
+from pipeline.audio.segment import SegmentParams, segment_speech
 from tests.conftest import THREE_CLIPS
 from tests.media_factory import delay_audio
 
@@ -80,7 +80,7 @@ def test_layout_and_frame_counts_agree(talk3_dataset):
         assert meta["blendshape_names"][0] == "_neutral" and len(meta["blendshape_names"]) == 52
         assert set(meta["files"]) >= {"video", "blendshapes", "audio", "audio_features", "quality_mask"}
         assert 0 <= meta["quality_score"] <= 100
-        from pipeline.scoring import score
+        from pipeline.quality.scoring import score
 
         assert meta["quality_score"] == score(meta["quality"])
         assert 0.3 < meta["speech_ratio"] <= 1.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.audio import AudioTrack
-from pipeline.features import FEATURES, compute_features, register_feature
-from pipeline.qc import QcParams, interpolate_gaps, replace_outliers, run_qc
-from pipeline.segment import SegmentParams, Span, segment_speech, split_long
+from pipeline.audio.track import AudioTrack
+from pipeline.audio.features import FEATURES, compute_features, register_feature
+from pipeline.quality.qc import QcParams, interpolate_gaps, replace_outliers, run_qc
+from pipeline.audio.segment import SegmentParams, Span, segment_speech, split_long
 
 SR = 16000
 
@@ -105,7 +105,7 @@ def test_quality_score_components():
     assert result.valid_rate == pytest.approx(0.7)
     assert result.smoothness == pytest.approx(1.0)
     assert result.range_validity == pytest.approx(1.0)
-    from pipeline.scoring import PRESETS, score
+    from pipeline.quality.scoring import PRESETS, score
 
     seed = score(result.report(), PRESETS["seed"])
     assert seed == pytest.approx(100 * (0.4 * 0.7 + 0.4 + 0.2), abs=0.01)
@@ -133,7 +133,7 @@ def test_energy_floor_keeps_faint_noise_out_of_speech():
 
 
 def test_timeline_aligner_fills_holes_and_trims_overlaps():
-    from pipeline.audio import TimelineAligner
+    from pipeline.audio.track import TimelineAligner
 
     aligner = TimelineAligner(1000)
     assert sum(c.size for c in aligner.place(0.0, np.ones(100))) == 100
@@ -149,7 +149,7 @@ def test_audio_keeps_its_place_after_a_hole(media, tmp_path):
     import av
 
     from bench.long_media import repeat_clip
-    from pipeline.audio import decode_audio
+    from pipeline.audio.track import decode_audio
 
     single = decode_audio(media("talk3.mp4"))
     with av.open(str(media("talk3.mp4"))) as container:

@@ -5,9 +5,9 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.decode import VideoFrameReader
-from pipeline.prefetch import prefetch
-from pipeline.probe import probe
+from pipeline.media.decode import VideoFrameReader
+from pipeline.media.prefetch import prefetch
+from pipeline.media.probe import probe
 from tests.media_factory import remux, set_display_rotation, truncate, write_video
 
 ALL_MEDIA = [

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.blendshape_names import ARKIT_NAMES, MEDIAPIPE_NAMES
-from pipeline.extract import extract_blendshapes
+from pipeline.face.blendshape_names import ARKIT_NAMES, MEDIAPIPE_NAMES
+from pipeline.face.extract import extract_blendshapes
 from tests.conftest import read_table
 
 FACE_IN_EVERY_FRAME = [

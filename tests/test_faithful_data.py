@@ -15,11 +15,11 @@ import av
 import numpy as np
 import pytest
 
-from pipeline.audio import decode_audio
-from pipeline.blendshape_names import MEDIAPIPE_NAMES
-from pipeline.dataset import DatasetParams, build_dataset
+from pipeline.audio.track import decode_audio
+from pipeline.face.blendshape_names import MEDIAPIPE_NAMES
+from pipeline.dataset.build import DatasetParams, build_dataset
 from pipeline.errors import InputError
-from pipeline.segment import SegmentParams
+from pipeline.audio.segment import SegmentParams
 from tests.media_factory import cut_audio_short
 
 SR = 16000
@@ -37,7 +37,7 @@ def bare_mediapipe(frames: list[tuple[float, np.ndarray]]) -> np.ndarray:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from pipeline.model import verify_model
+    from pipeline.face.model import verify_model
 
     options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(verify_model(None).path)),
                                            running_mode=vision.RunningMode.VIDEO, num_faces=1,
@@ -237,7 +237,7 @@ def test_short_audio_padded_on_request(media, tmp_path):
 def test_lip_sync_log_mel_is_librosas(media):
     import librosa
 
-    from pipeline.lip_sync import log_mel_frames
+    from pipeline.quality.lip_sync import log_mel_frames
 
     audio = decode_audio(media("retalk_face2.mp4")).samples[: SR * 3]
     ours = log_mel_frames(audio, SR, 12)

@@ -124,7 +124,7 @@ def test_clip_processes_exit_when_their_worker_is_killed():
     from tests.conftest import REPO
 
     script = ("import os, time\n"
-              "from pipeline.dataset import clip_pool\n"
+              "from pipeline.dataset.build import clip_pool\n"
               "pool = clip_pool(2)\n"
               "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
               "time.sleep(3)\n"

@@ -285,9 +285,9 @@ def test_a_worker_that_cannot_see_the_shared_folder_fails_its_clip_saying_why(te
 
     from jobs.fanout import cut_clip, fan_out
     from jobs.models import ClipTask
-    from pipeline.clip_plan import remove_plan
-    from pipeline.dataset import plan_dataset
-    from pipeline.options import dataset_params
+    from pipeline.dataset.clip_plan import remove_plan
+    from pipeline.dataset.build import plan_dataset
+    from pipeline.dataset.options import dataset_params
 
     token = claim(team_video.pk)
     fan_out(team_video, token, plan_dataset(team_video.source_path, team_video.output_dir,
@@ -307,13 +307,13 @@ def test_finishing_writes_from_the_clips_records_without_planning_or_hashing_aga
     import json
     from pathlib import Path
 
-    import pipeline.clip_files
-    import pipeline.dataset
+    import pipeline.dataset.clip_files
+    import pipeline.dataset.build
     from jobs import finishing, tasks
     from jobs.models import ClipTask
 
     in_finishing, during = [], []
-    real_finish, real_plan, real_hash = finishing.finish_video, pipeline.dataset.plan_dataset, pipeline.clip_files.file_sha256
+    real_finish, real_plan, real_hash = finishing.finish_video, pipeline.dataset.build.plan_dataset, pipeline.dataset.clip_files.file_sha256
 
     def finish(*args, **kwargs):
         in_finishing.append(True)
@@ -331,8 +331,8 @@ def test_finishing_writes_from_the_clips_records_without_planning_or_hashing_aga
         return real_hash(path)
 
     monkeypatch.setattr(finishing, "finish_video", finish)
-    monkeypatch.setattr(pipeline.dataset, "plan_dataset", plan)
-    monkeypatch.setattr(pipeline.clip_files, "file_sha256", sha)
+    monkeypatch.setattr(pipeline.dataset.build, "plan_dataset", plan)
+    monkeypatch.setattr(pipeline.dataset.clip_files, "file_sha256", sha)
     assert tasks.process_video(team_video.pk) == "3 clip task(s) queued"
     token = Video.objects.get(pk=team_video.pk).run_token
     while tasks.process_clip_task(team_video.pk, token).startswith("clip "):

@@ -40,3 +40,19 @@ def test_the_layers_hold_and_an_upward_import_breaks_them(tmp_path):
     framework = bad / "pipeline" / "runs.py"
     framework.write_text(framework.read_text() + "\nimport django  # noqa\n")
     assert "pipeline.runs -> django" in lint(bad).stdout
+
+
+def test_every_public_name_of_a_pipeline_package_resolves_and_importing_one_loads_nothing_heavy():
+    import importlib
+
+    code = ("import sys, importlib\n"
+            "for p in ('media', 'face', 'audio', 'quality', 'dataset', 'training'):\n"
+            "    importlib.import_module('pipeline.' + p)\n"
+            "print(sorted(m for m in ('mediapipe', 'av', 'django', 'librosa') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    for package in ("media", "face", "audio", "quality", "dataset", "training"):
+        module = importlib.import_module(f"pipeline.{package}")
+        for name in module.PUBLIC:
+            assert getattr(module, name) is getattr(importlib.import_module(
+                f"pipeline.{package}.{module.PUBLIC[name]}"), name), (package, name)

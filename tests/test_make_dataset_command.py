@@ -114,3 +114,12 @@ def test_killed_run_resumes_without_duplicates(media, tmp_path):
     assert sorted(p.name for p in out.glob("clips/*")) == ["clip_0000.mp4", "clip_0001.mp4", "clip_0002.mp4"]
     leftovers = [p.name for p in out.rglob("*") if "partial" in p.name]
     assert leftovers == []
+
+
+def test_a_missing_model_is_one_message_before_any_clip(media, tmp_path):
+    """FACE_LANDMARKER_MODEL (or the project's copy) missing: one line naming it, not a failed clip per span."""
+    out = tmp_path / "out"
+    proc = make_dataset(str(media("retalk_face3.mp4")), "-o", str(out), "--no-progress",
+                        env={**os.environ, "FACE_LANDMARKER_MODEL": str(tmp_path / "gone.task")})
+    assert_one_line_error(proc, "gone.task", "model file not found")
+    assert not (out / "manifest.jsonl").exists()

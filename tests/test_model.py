@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.model import (
+from pipeline.face.model import (
     DEFAULT_MODEL_PATH,
     MODEL_ENV,
     OFFICIAL_SHA256,

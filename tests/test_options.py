@@ -1,4 +1,4 @@
-"""Issue #23: the build options are declared once (pipeline/options.py) and every surface follows it."""
+"""Issue #23: the build options are declared once (pipeline/dataset/options.py) and every surface follows it."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pipeline import options
+from pipeline.dataset import options
 from tests.conftest import REPO
 
 

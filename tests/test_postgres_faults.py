@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import Video
-from jobs import messages, service
+from jobs import messages
 from jobs.models import ClipTask
 from tests.conftest import REPO
 from tests.test_jobs import stop_worker, team_video, wait_for, worker_database_env  # noqa: F401 - a fixture

@@ -7,18 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.audio import decode_audio
-from pipeline.blendshape_names import MEDIAPIPE_NAMES
-from pipeline.dataset import DatasetParams, build_dataset
-from pipeline.decode import VideoFrameReader
-from pipeline.extract import track_frames
-from pipeline.face_geometry import GEOMETRY_NAMES
-from pipeline.landmarks import FaceLandmarkTracker
-from pipeline.lip_sync import estimate_lip_sync
-from pipeline.qc import BLINKS, replace_outliers
-from pipeline.quality import tracking_jitter
-from pipeline.scoring import PRESETS, score, validate_weights
-from pipeline.segment import SegmentParams
+from pipeline.audio.track import decode_audio
+from pipeline.face.blendshape_names import MEDIAPIPE_NAMES
+from pipeline.dataset.build import DatasetParams, build_dataset
+from pipeline.media.decode import VideoFrameReader
+from pipeline.face.extract import track_frames
+from pipeline.face.face_geometry import GEOMETRY_NAMES
+from pipeline.face.landmarks import FaceLandmarkTracker
+from pipeline.quality.lip_sync import estimate_lip_sync
+from pipeline.quality.qc import BLINKS, replace_outliers
+from pipeline.quality.quality import tracking_jitter
+from pipeline.quality.scoring import PRESETS, score, validate_weights
+from pipeline.audio.segment import SegmentParams
 from tests.media_factory import mux_video_with_audio, still_face_with_speech
 
 SR = 16000
@@ -136,7 +136,7 @@ def test_no_genuine_clip_is_called_mismatched_and_other_audio_is_never_in_sync(t
 def test_visual_metrics_follow_the_picture(media):
     import cv2
 
-    from pipeline.visual_qc import FaceCounter, face_crop_stats
+    from pipeline.quality.visual_qc import FaceCounter, face_crop_stats
 
     with FaceLandmarkTracker() as tracker:
         frame = next(iter(VideoFrameReader(media("retalk_face2.mp4"))))

@@ -89,8 +89,8 @@ def test_report_follows_the_catalog_filter(client, lab, talk3_dataset):
 
 def test_video_report_shows_dropped_segments_and_clip_timeline(client, lab, talk3_dataset, tmp_path, media):
     """talk3 segmented with gaps < 0.6 s merged and clips >= 2 s drops the 3.51-4.56 s speech run (media README)."""
-    from pipeline.audio import decode_audio
-    from pipeline.segment import SegmentParams, segment_speech
+    from pipeline.audio.track import decode_audio
+    from pipeline.audio.segment import SegmentParams, segment_speech
 
     folder = tmp_path / "talk3"
     shutil.copytree(talk3_dataset.root, folder)

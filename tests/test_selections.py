@@ -73,7 +73,7 @@ def test_who_may_save_and_see_selections(client, lab):
 
 
 def test_a_selection_downloads_for_training_with_what_changed_listed(client, lab, tmp_path):
-    from pipeline.training_data import TrainingExport
+    from pipeline.training.training_data import TrainingExport
 
     talks = lab["talks"]
     login(client, "ana")

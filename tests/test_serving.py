@@ -203,7 +203,7 @@ def test_a_database_that_is_not_answering_gives_503_with_retry_after_not_a_bare_
     from django.db import OperationalError
     from django.test import Client
 
-    from catalog import access
+    from accounts import access  # every scoped query goes through teams_for
 
     client = Client(raise_request_exception=False)
     client.force_login(researcher)
@@ -211,7 +211,7 @@ def test_a_database_that_is_not_answering_gives_503_with_retry_after_not_a_bare_
     def gone(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(access, "datasets_for", gone)
+    monkeypatch.setattr(access, "teams_for", gone)
     page = client.get(reverse("home"))
     assert page.status_code == 503 and page["Retry-After"] == "30"
     assert b"The database is not answering" in page.content and b"Try again in a minute" in page.content
@@ -221,7 +221,7 @@ def test_a_database_that_is_not_answering_gives_503_with_retry_after_not_a_bare_
     def bug(*args, **kwargs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(access, "datasets_for", bug)
+    monkeypatch.setattr(access, "teams_for", bug)
     page = client.get(reverse("home"))
     assert page.status_code == 500 and b"Something went wrong" in page.content and "Retry-After" not in page
 

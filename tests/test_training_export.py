@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from pipeline.blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
-from pipeline.training_data import FrameWindows, TrainingExport
-from pipeline.training_export import assign_splits
+from pipeline.face.blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
+from pipeline.training.training_data import FrameWindows, TrainingExport
+from pipeline.training.training_export import assign_splits
 from tests.test_catalog import login
 
 CURVES = MEDIAPIPE_NAMES + HEAD_POSE_NAMES

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from pipeline.atomic import atomic_output
-from pipeline.blendshape_names import (
+from pipeline.face.blendshape_names import (
     ARKIT_NAMES,
     MEDIAPIPE_NAMES,
     arkit_to_mediapipe_index,
 )
 from pipeline.errors import OutputError
-from pipeline.frame_writers import ArkitCsvWriter
-from pipeline.head_pose import rotation_matrix, yaw_pitch_roll
-from pipeline.smoothing import EmaSmoother, OneEuroSmoother, make_smoother
+from pipeline.media.frame_writers import ArkitCsvWriter
+from pipeline.face.head_pose import rotation_matrix, yaw_pitch_roll
+from pipeline.face.smoothing import EmaSmoother, OneEuroSmoother, make_smoother
 
 
 @pytest.mark.parametrize("angles", [(0, 0, 0), (20, -10, 5), (-35, 15, -12), (60, 30, 45)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import PipelineError
-from pipeline.media_open import NotAVideo
-from pipeline.probe import LIMITS, open_container, video_properties
+from pipeline.media.media_open import NotAVideo
+from pipeline.media.probe import LIMITS, open_container, video_properties
 
 
 def check_upload(path: Path, display_name: str) -> str | None:

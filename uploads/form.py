@@ -1,8 +1,8 @@
 """The build options shown beside the upload area (and on a video's reprocess form), generated from
-pipeline.options so the form, the tus metadata and make_dataset can never disagree."""
+pipeline.dataset.options so the form, the tus metadata and make_dataset can never disagree."""
 from django import forms
 
-from pipeline.options import STORED, Option
+from pipeline.dataset.options import STORED, Option
 
 
 def form_field(option: Option) -> forms.Field:
@@ -24,4 +24,4 @@ def form_field(option: Option) -> forms.Field:
 
 
 UploadParamsForm = type("UploadParamsForm", (forms.Form,), {o.name: form_field(o) for o in STORED})
-UploadParamsForm.__doc__ = "One field per stored build option (pipeline.options.STORED), in the schema's order."
+UploadParamsForm.__doc__ = "One field per stored build option (pipeline.dataset.options.STORED), in the schema's order."

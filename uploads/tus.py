@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Role
 from catalog import access
 from catalog.models import Video
-from pipeline import options
+from pipeline.dataset import options
 from uploads import hashing as upload_hash
 from uploads.checks import check_upload
 from uploads.models import Upload, UploadRefusal
@@ -61,7 +61,7 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 
 def parse_params(values: dict[str, str]) -> dict:
-    """The build options (and ``duplicate``) in an upload's tus metadata, checked (pipeline.options)."""
+    """The build options (and ``duplicate``) in an upload's tus metadata, checked (pipeline.dataset.options)."""
     return options.parse(values, options.UPLOADED)
 
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--fps", type=float, default=30.0, help="frames per second of the output (default 30)")
 
     def handle(self, *args, **opts) -> None:
-        from pipeline import baseline
+        from pipeline.training import baseline
         from pipeline.errors import PipelineError
 
         if not 1 <= opts["fps"] <= 240:

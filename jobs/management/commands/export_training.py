@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 class Command(BaseCommand):
     help = ("Write a make_dataset output folder as a frame-aligned Parquet export (one row per video frame, "
-            "split by source video); see pipeline/training_export.py for the columns.")
+            "split by source video); see pipeline/training/training_export.py for the columns.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--folder", required=True, help="a make_dataset output folder (with manifest.jsonl)")
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--holdout", nargs="*", default=[], help="source file names that must be in test")
 
     def handle(self, *args, **opts) -> None:
-        from pipeline.training_export import (
+        from pipeline.training.training_export import (
             assign_splits,
             clips_from_folder,
             export_entries,

@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pipeline.errors import PipelineError
-from pipeline.frame_writers import WRITERS
-from pipeline.smoothing import SMOOTH_ALIASES, SMOOTHERS
+from pipeline.media.frame_writers import WRITERS
+from pipeline.face.smoothing import SMOOTH_ALIASES, SMOOTHERS
 
 EXIT_BAD_INPUT = 2
 EXIT_PARTIAL = 3  # the output was written, but the video stopped decoding part-way
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             bar.total = info.header_frames or None
             bar.refresh()
 
-        from pipeline.extract import extract_blendshapes
+        from pipeline.face.extract import extract_blendshapes
 
         try:
             summary = extract_blendshapes(opts["video"], opts["output"], fmt=opts["format"], smooth=opts["smooth"],

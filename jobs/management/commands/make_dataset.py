@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from pipeline import options
+from pipeline.dataset import options
 from pipeline.errors import PipelineError
 
 EXIT_BAD_INPUT = 2
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("input", help="the recording (any container PyAV reads; needs video and audio)")
         parser.add_argument("-o", "--output", required=True, help="dataset folder (created; rerun to resume)")
-        options.add_arguments(parser)  # every build option, from pipeline.options
+        options.add_arguments(parser)  # every build option, from pipeline.dataset.options
         parser.add_argument("--workers", type=int, default=None, help="parallel clip workers (default: all cores)")
         parser.add_argument("--model", default=None, help="face_landmarker.task to use")
         parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
@@ -42,15 +42,14 @@ class Command(BaseCommand):
             params.segment.validate()
         except ValueError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
-        if opts["model"]:
-            from pipeline.model import verify_model
+        from pipeline.face.model import verify_model
 
-            try:
-                verify_model(opts["model"])
-            except PipelineError as exc:
-                raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        try:  # --model, FACE_LANDMARKER_MODEL or the project's copy: checked once here, not failed in every clip
+            verify_model(opts["model"])
+        except PipelineError as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
         try:
-            from pipeline.dataset import build_dataset
+            from pipeline.dataset.build import build_dataset
 
             result = build_dataset(opts["input"], opts["output"], params, workers=opts["workers"],
                                    progress=TqdmProgress(not opts["no_progress"]))

@@ -18,8 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--features", nargs="+", default=["mel"], help="audio features (default: mel)")
 
     def handle(self, *args, **opts) -> None:
-        from pipeline import baseline
-        from pipeline.training_data import TrainingExport
+        from pipeline.training import baseline
+        from pipeline.training.training_data import TrainingExport
 
         try:
             export = TrainingExport(opts["export"])

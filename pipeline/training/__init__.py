@@ -1,0 +1,23 @@
+"""Trainer outputs: the Parquet training export and its splits, the tables trainers read, the baseline model.
+
+The names other packages use, loaded on first use (importing the package loads no module of it).
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+PUBLIC = {
+    "ExportClip": "training_export",
+    "TrainingExport": "training_data",
+    "assign_splits": "training_export",
+    "clips_from_folder": "training_export",
+    "export_entries": "training_export",
+    "write_export": "training_export",
+}
+__all__ = sorted(PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in PUBLIC:
+        return getattr(import_module(f"{__name__}.{PUBLIC[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
