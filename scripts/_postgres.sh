@@ -1,7 +1,7 @@
 # Sourced by scripts/test: a private PostgreSQL cluster for the PostgreSQL run of the job and catalog tests.
 #   pg_start  -> exports PG_URL (postgres://...@127.0.0.1:PORT/dataset) or returns 1 with a reason on stderr
 #   pg_stop   -> stops it and removes its folder
-# It also exports PG_BIN, PG_DATA, PG_LOG, PG_OPTS, PG_OWNER: the fault test (tests/test_postgres_faults.py) stops
+# It also exports PG_BIN, PG_DATA, PG_LOG, PG_OPTS, PG_OWNER: the fault test (jobs/tests/test_postgres_faults.py) stops
 # and starts this server under running workers.
 # PostgreSQL refuses to run as root, so the cluster runs as the unprivileged "postgres" user when we are root.
 PG_DIR=""

@@ -1,6 +1,6 @@
 """librosa's spectral definitions in plain NumPy/SciPy, for the workers.
 
-The audio features follow librosa's definitions exactly (tests/test_faithful_data.py
+The audio features follow librosa's definitions exactly (pipeline/dataset/tests/test_faithful_data.py
 uses librosa itself as the oracle), but importing librosa costs each worker process
 about 210 MB (numba and llvmlite, measured), which the 30-minute benchmark's 1.5 GB
 budget for the whole process tree cannot afford.  These few functions are all the
