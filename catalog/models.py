@@ -66,6 +66,8 @@ class Video(models.Model):
     run_token = models.CharField(max_length=32, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)  # of the uploaded recording (duplicates)
     updated = models.DateTimeField(auto_now=True)
+    started = models.DateTimeField(null=True, blank=True)  # when the current attempt was claimed (jobs.state)
+    finished = models.DateTimeField(null=True, blank=True)  # when it ended (done or failed); None while it runs
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.IDLE, blank=True)
     stage = models.CharField(max_length=40, blank=True)  # what the pages say the job is doing (never read back)

@@ -86,12 +86,20 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "query_items": [(k, v) for k, values in query.lists() if k != "files" for v in values],
         "download_roles": ROLE_LABELS.items(), "filter_problems": problems, "is_admin": role == Role.ADMIN,
         "selections": dataset.selections.all()[:50], "clip_urls": clip_url_patterns(),
+        "dataset_clips": dataset.clips.count(),
     }, status=400 if problems else 200)
 
 
 def dataset_video_status(request: HttpRequest, pk: int) -> JsonResponse:
-    """Polled by the dataset page while one of its videos has a job queued or running."""
+    """Polled by the dataset page (video_list.js) while a job is queued or running: every video (those uploaded
+    since the page was drawn too), why a finished one kept few clips, and how many clips the dataset has."""
+    from jobs.why import shortfall
+
     dataset = access.get_dataset(request.user, pk)
-    return JsonResponse({"videos": [{"id": v.pk, "status": v.status, "label": v.get_status_display(),
-                                     "clips_done": v.clips_done, "clips_total": v.clips_total}
-                                    for v in dataset.videos.all()]})
+    videos = []
+    for v in dataset.videos.defer("carry_over"):
+        why = shortfall(v)
+        videos.append({"id": v.pk, "name": v.source_name, "url": reverse("video_detail", args=[v.pk]),
+                       "status": v.status, "label": v.get_status_display(), "clips_done": v.clips_done,
+                       "clips_total": v.clips_total, "why": why.sentence if why else ""})
+    return JsonResponse({"videos": videos, "clips": dataset.clips.count()})

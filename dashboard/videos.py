@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -29,9 +31,35 @@ def video_error(video, user) -> str:
     return server_paths_hidden(video.error, user, Path(video.source_path).parent if video.source_path else "")
 
 
+def took(video) -> str:
+    """How long the job ran, in words ("1 min 23 s"); "" before it started."""
+    if video.started is None:
+        return ""
+    seconds = int(((video.finished or timezone.now()) - video.started).total_seconds())
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+def run_settings(video) -> list[dict]:
+    """The options this job ran with (the video's stored ones over the defaults), marked where they differ."""
+    stored = video.params or {}
+    return [{"name": o.name, "value": stored.get(o.name, DEFAULTS[o.name]), "unit": o.unit,
+             "changed": o.name in stored and stored[o.name] != DEFAULTS[o.name]} for o in STORED]
+
+
+def lowest_clips(video) -> list[dict]:
+    """The ten lowest-scored clips that lose points, and why (the job page's "Why clips lost points")."""
+    clips = video.clips.order_by("quality_score", "name").only("id", "name", "quality_score", "quality_reasons")[:10]
+    return [{"name": c.name, "url": reverse("clip_detail", args=[c.pk]), "score": round(c.quality_score, 1),
+             "reasons": "; ".join(c.quality_reasons)} for c in clips if c.quality_reasons]
+
+
 def video_status_data(video, user) -> dict:
     why = shortfall(video)
+    done = video.status == video.Status.DONE
     return {"why": None if why is None else {"sentence": why.sentence, "suggested_min_clip": why.suggested_min_clip},
+            "started": video.started.isoformat() if video.started else None,
+            "finished": video.finished.isoformat() if video.finished else None, "took": took(video),
+            "lowest": lowest_clips(video) if done else [],
             "id": video.pk, "status": video.status, "stage": video.stage, "clips_done": video.clips_done,
             "clips_total": video.clips_total, "error": video_error(video, user), "attempts": video.attempts,
             "heartbeat": video.heartbeat.isoformat() if video.heartbeat else None}
@@ -40,14 +68,14 @@ def video_status_data(video, user) -> dict:
 def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     video = _video(request, pk)
     role = access.role_in(request.user, video.dataset.team)
-    lowest = video.clips.order_by("quality_score", "name").only("id", "name", "quality_score", "quality_reasons")[:10]
     settings_form = UploadParamsForm(initial={**DEFAULTS, **(video.params or {})}, auto_id="reprocess_%s")
     return render(request, "jobs/video_detail.html", {"video": video, "status": video_status_data(video, request.user),
                                                       "error": video_error(video, request.user),
                                                       "why": shortfall(video), "settings_form": settings_form,
                                                       "can_reprocess": service.video_folder(video) is not None,
                                                       "can_edit": role in (Role.MEMBER, Role.ADMIN),
-                                                      "lowest": [c for c in lowest if c.quality_reasons]})
+                                                      "lowest": lowest_clips(video), "took": took(video),
+                                                      "run_settings": run_settings(video)})
 
 
 def video_status(request: HttpRequest, pk: int) -> JsonResponse:
@@ -55,20 +83,22 @@ def video_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(video_status_data(_video(request, pk), request.user))
 
 
+def _job_action(request: HttpRequest, pk: int, action, refused: str) -> HttpResponse:
+    """A member's button on the job (cancel, retry): the action, or a note when the job's state refuses it."""
+    video = _video(request, pk, Role.MEMBER)
+    if not action(video):
+        messages.info(request, refused)
+    return redirect("video_detail", pk=video.pk)
+
+
 @require_POST
 def video_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    video = _video(request, pk, Role.MEMBER)
-    if not service.cancel(video):
-        messages.info(request, "Only a queued or running job can be cancelled.")
-    return redirect("video_detail", pk=video.pk)
+    return _job_action(request, pk, service.cancel, "Only a queued or running job can be cancelled.")
 
 
 @require_POST
 def video_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    video = _video(request, pk, Role.MEMBER)
-    if not service.retry(video):
-        messages.info(request, "Only a failed or cancelled job can be retried.")
-    return redirect("video_detail", pk=video.pk)
+    return _job_action(request, pk, service.retry, "Only a failed or cancelled job can be retried.")
 
 
 @require_POST

@@ -172,6 +172,9 @@ def stream_zip(entries: Iterable[tuple[str, Path | bytes]], window: int = 8) -> 
 
     ``entries`` is consumed lazily in the calling thread (it may query the database); the next ``window``
     files are read ahead in a thread, so the disk works while earlier blocks are being sent.
+
+    One generator on purpose (61 lines): the local headers, data and central directory share the running
+    offset and the read-ahead queue, and splitting it would pass that state between generators.
     """
     stamp = _dos_stamp(time.localtime())
     reader = _ReadAhead()

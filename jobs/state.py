@@ -46,7 +46,7 @@ def claim(video_id: int) -> str | None:
     taken = Video.objects.filter(pk=video_id).filter(
         Q(status=Status.QUEUED, run_token="") | Q(status=Status.QUEUED) & dead | Q(status=Status.RUNNING) & dead
     ).update(status=Status.RUNNING, phase=Phase.PLANNING, stage="segmenting", heartbeat=timezone.now(), error="",
-             attempts=F("attempts") + 1, run_token=token)
+             attempts=F("attempts") + 1, run_token=token, started=timezone.now(), finished=None)
     return token if taken else None
 
 
@@ -85,8 +85,9 @@ def start_finishing(video_id: int, token: str) -> bool:
 
 
 def finished(video_id: int, token: str, note: str) -> bool:
+    now = timezone.now()
     return bool(this_attempt(video_id, token).update(status=Status.DONE, phase=Phase.IDLE, stage="done", error=note,
-                                                     heartbeat=timezone.now(), clips_done=F("clips_total")))
+                                                     heartbeat=now, finished=now, clips_done=F("clips_total")))
 
 
 def fail(video_id: int, token: str, exc: Exception) -> None:
@@ -96,7 +97,7 @@ def fail(video_id: int, token: str, exc: Exception) -> None:
     else:
         log.exception("video %s failed", video_id)
         error = f"internal error ({type(exc).__name__}: {exc}); retry, or report it"
-    this_attempt(video_id, token).update(status=Status.FAILED, phase=Phase.IDLE, error=error)
+    this_attempt(video_id, token).update(status=Status.FAILED, phase=Phase.IDLE, error=error, finished=timezone.now())
     release(video_id, token)
 
 

@@ -123,7 +123,7 @@ def test_file_chosen_before_the_script_ran_still_uploads(page, live_server, brow
     assert Upload.objects.count() == 1 and Video.objects.count() == 1
 
 
-def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_server, browser_lab, media):
+def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, browser, live_server, browser_lab, media):
     """A new user's first upload with the default min_clip of 20 s: the page says why there are no clips and
     fixes it in one click."""
     log_in(page, live_server)
@@ -132,11 +132,13 @@ def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_s
     try:
         page.set_input_files("#upload-input", str(media("retalk_face2.mp4")))  # 5 s of speech
         page.wait_for_selector(".upload-row.done a", timeout=120_000)
-        # the dataset page's list follows the job by itself, and says why once it is done
-        page.reload()
-        assert page.get_attribute("#videos li", "data-status") in ("queued", "running")
+        # issue #25 (1): the list picks up the upload made from this page and follows its job without a reload,
+        # and says why once it is done
+        page.wait_for_selector("#videos li[data-video] .pill", timeout=30_000)
+        assert "none yet" not in page.inner_text("#videos")
         page.wait_for_selector("#videos li .why", timeout=240_000)
         assert "No clip was kept" in page.inner_text("#videos li .why")
+        assert page.is_hidden("#new-clips"), "no clip came: nothing to refresh"
         page.click("#videos li a")
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         page.wait_for_selector("#why:not([hidden])")
@@ -146,6 +148,16 @@ def test_zero_clips_says_why_and_reprocess_from_the_page_gets_clips(page, live_s
         button = page.inner_text("#reprocess-suggested")
         assert re.fullmatch(r"Reprocess with min_clip \d+ s", button)
         page.click("#reprocess-suggested")
+        # issue #25 (1): a dataset page drawn while the job runs offers to refresh its table when the clip comes
+        table = browser.new_context().new_page()
+        log_in(table, live_server)
+        table.goto(f"{live_server.url}/datasets/{browser_lab.pk}/")
+        assert table.inner_text("#clip-count") == "0 clips"
+        table.wait_for_selector("#new-clips:not([hidden])", timeout=240_000)
+        assert table.inner_text("#new-clips .what") == "1 new clip since this table was drawn."
+        table.click("#new-clips a")
+        table.wait_for_function("document.getElementById('clip-count').textContent.trim() === '1 clip'")
+        table.context.close()
         page.wait_for_function("document.getElementById('job-status').textContent === 'Done'", timeout=240_000)
         page.wait_for_function("document.getElementById('why').hidden")
         assert page.inner_text("#job-clips") == "1 / 1 clip"

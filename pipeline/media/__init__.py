@@ -5,7 +5,7 @@ The names other packages use, loaded on first use (importing the package loads n
 """
 from __future__ import annotations
 
-from importlib import import_module
+from pipeline.public import lazy_names
 
 PUBLIC = {
     "AudioFormat": "cut",
@@ -29,9 +29,4 @@ PUBLIC = {
     "video_properties": "probe",
 }
 __all__ = sorted(PUBLIC)
-
-
-def __getattr__(name: str):
-    if name in PUBLIC:
-        return getattr(import_module(f"{__name__}.{PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, PUBLIC)

@@ -13,6 +13,9 @@
   function fileKey(file) { return `tus:${createUrl}:${file.name}:${file.size}:${file.lastModified}`; }
 
   function row(file) {
+    for (const old of list.querySelectorAll("li.upload-row.failed")) {  // the same file chosen again: a new try
+      if (old.querySelector(".name").textContent === file.name) old.remove();
+    }
     const li = document.createElement("li");
     li.className = "upload-row";
     li.innerHTML = `<span class="name"></span> <progress max="100" value="0"></progress> <span class="state">waiting</span>`;
@@ -22,7 +25,13 @@
       progress(done) { li.querySelector("progress").value = Math.floor(100 * done / file.size);
                        li.querySelector(".state").textContent = `${(100 * done / file.size).toFixed(0)}%`; },
       state(text, cls) { const s = li.querySelector(".state"); s.textContent = text; if (cls) li.classList.add(cls); },
-      link(url) { const s = li.querySelector(".state"); s.innerHTML = `uploaded — <a href="${url}">processing</a>`; li.classList.add("done"); },
+      link(url) {
+        const s = li.querySelector(".state");
+        s.innerHTML = `uploaded — <a>processing</a>`;
+        s.querySelector("a").href = url;
+        li.classList.add("done");
+        document.dispatchEvent(new CustomEvent("video-uploaded"));  // the page's video list follows it (video_list.js)
+      },
       // The same file is already in this dataset: say where and when, and let the user skip it or keep both.
       duplicate(of, ofUrl, keepUrl, uploadUrl) {
         const s = li.querySelector(".state");
@@ -114,10 +123,13 @@
     }
   }
 
-  input.addEventListener("change", () => start(Array.from(input.files)));
+  // The input is emptied once its files are taken, so choosing the same file again (after a refusal, with
+  // other settings) is a change the browser reports.
+  function take() { const files = Array.from(input.files); input.value = ""; start(files); }
+  input.addEventListener("change", take);
   // Files chosen before this (deferred) script ran fired their change event with nobody listening:
   // start them now rather than sit there doing nothing.
-  if (input.files.length) start(Array.from(input.files));
+  if (input.files.length) take();
   zone.dataset.ready = "1";
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
