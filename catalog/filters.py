@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import Case, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -70,10 +70,16 @@ SORTABLE = {
     "name": "name", "video": "source_name", "start": "source_start_s", "duration": "duration_s",
     "score": "quality_score", "valid": "valid_rate", "smooth": "smoothness", "range": "range_validity",
     "face": "face_rate", "lag": "lip_sync_offset_abs_ms", "corr": "lip_sync_confidence", "speech": "speech_ratio",
+    "sync": "lip_sync_verdict",
     **{key: m.field for key, m in METRICS.items() if m.in_json},
 }
 SYNC_CHOICES = [("", "any"), ("in_sync", "in sync"), ("offset", "offset"), ("mismatch", "audio does not match"),
                 ("no_reliable_offset", "no reliable offset")]
+VERDICT_WORDS = {code: words for code, words in SYNC_CHOICES if code}  # what the table and the viewer say
+# "Lip sync" sorts by verdict (in sync first, then offset, unsure, mismatched, unmeasured), then confidence.
+SYNC_RANK = ("in_sync", "offset", "no_reliable_offset", "mismatch")
+SYNC_ORDER = Case(*(When(lip_sync_verdict=code, then=Value(rank)) for rank, code in enumerate(SYNC_RANK)),
+                  default=Value(len(SYNC_RANK)), output_field=IntegerField())
 
 
 def _bound_field(metric: Metric, side: str) -> forms.FloatField:
@@ -165,6 +171,11 @@ class ClipFilter(forms.Form):
             expr = metric.expression()
             order = expr.desc(nulls_last=True) if sort.startswith("-") else expr.asc(nulls_last=True)
             return self.restrict(clips).order_by(order, "id")
+        if key == "sync":
+            rank, confidence = SYNC_ORDER, F("lip_sync_confidence")
+            if sort.startswith("-"):
+                return self.restrict(clips).order_by(rank.desc(), confidence.asc(nulls_first=True), "id")
+            return self.restrict(clips).order_by(rank.asc(), confidence.desc(nulls_last=True), "id")
         field = SORTABLE[key]
         order = f"-{field}" if sort.startswith("-") else field
         return self.restrict(clips).order_by(order, "id")

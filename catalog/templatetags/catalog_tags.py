@@ -1,6 +1,14 @@
 from django import template
 
+from catalog.filters import VERDICT_WORDS
+
 register = template.Library()
+
+
+@register.filter
+def verdict(code: str) -> str:
+    """A lip-sync verdict in words ("no_reliable_offset" -> "no reliable offset"); "" when not measured."""
+    return VERDICT_WORDS.get(code, code or "")
 
 
 @register.simple_tag

@@ -128,3 +128,29 @@ def test_recompute_quality_for_clips_imported_before(lab, tmp_path, talk3_datase
         assert clip.quality_score == score(clip.quality)
         meta = json.loads((old / "data" / f"{clip.name}_metadata.json").read_text())
         assert "av_sync" not in meta and meta["lip_sync"]["verdict"] == clip.lip_sync_verdict
+
+
+def test_the_table_says_verdicts_in_words_and_sorts_lip_sync_by_verdict_then_confidence(client, lab):
+    """Issue #25 (5, 6): words, not codes; "Lip sync" sorts in sync first, then offset, unsure, mismatched;
+    the viewer calls the number z and says it is not a probability."""
+    import re
+
+    from django.urls import reverse
+
+    from catalog.models import Clip
+
+    clips = list(lab["talks"].clips.order_by("name"))
+    for clip, (verdict, z) in zip(clips, [("mismatch", 0.5), ("in_sync", 5.0), ("no_reliable_offset", 2.0)]):
+        Clip.objects.filter(pk=clip.pk).update(lip_sync_verdict=verdict, lip_sync_confidence=z)
+    login(client, "ana")
+    url = reverse("dataset_detail", args=[lab["talks"].pk])
+    page = client.get(url, {"sort": "sync"}).content.decode()
+    order = re.findall(r'class="clip-link"[^>]*>(clip_\d+)<', page)
+    assert order == [clips[1].name, clips[2].name, clips[0].name]
+    cells = re.findall(r'<td class="sync-[a-z_]*" title="z [0-9.]+">([^<]*)</td>', page)
+    assert sorted(c.strip() for c in cells) == ["audio does not match", "in sync", "no reliable offset"]
+    back = client.get(url, {"sort": "-sync"}).content.decode()
+    assert re.findall(r'class="clip-link"[^>]*>(clip_\d+)<', back) == order[::-1]
+    viewer = client.get(reverse("clip_detail", args=[clips[0].pk])).content.decode()
+    assert "audio does not match" in viewer and "(z 0.5)" in viewer and "confidence 0.5" not in viewer
+    assert "it is not a probability" in viewer

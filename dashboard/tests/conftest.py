@@ -1,6 +1,7 @@
 """The browser tests' shared fixtures: one headless Chromium per module, a fresh page, a lab for the live server."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from testing.support import CATALOG_PASSWORD
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in the test's thread: the test's own ORM calls are still sync
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: `bash scripts/test` installs it (Debian chromium)")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,7 +1,6 @@
 """The dashboard in real headless Chromium: log in, upload, watch the job finish with a real worker, filter, resume."""
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -13,7 +12,6 @@ from testing.browser import ARTIFACTS, log_in
 from testing.workers import start_worker, stop_worker
 from uploads.models import Upload
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
 PASSWORD = "a-long-test-password"
 pytestmark = pytest.mark.slow
 

@@ -87,3 +87,27 @@ def test_batch_tag_a_filtered_view_then_freeze_it_and_download_the_same_manifest
     manifest = archive.read(next(n for n in archive.namelist() if n.endswith("manifest.json")))
     assert manifest == selection.manifest.encode() and len(json.loads(manifest)["clips"]) == 3
     page.screenshot(path=str(ARTIFACTS / "selection.png"), full_page=True)
+
+
+def test_the_dataset_page_keeps_checkboxes_by_their_labels_and_makes_the_user_choose_a_batch_action(
+        page, live_server, many_clips):
+    """Issue #25 (9, 13): a file checkbox sits beside its label, no select cuts its own text, and the batch
+    action starts unchosen (Apply without choosing sends nothing)."""
+    talks = many_clips["talks"]
+    page.goto(f"{live_server.url}/datasets/{talks.pk}/")
+    boxes = page.eval_on_selector_all("#download-form label.check input",
+                                      "els => els.map(el => el.getBoundingClientRect().width)")
+    assert boxes and max(boxes) < 30, boxes  # a checkbox's own width, so its label follows it
+    cut = page.eval_on_selector_all("form.filters select", """els => els.filter(s => {
+        const span = document.createElement('span');
+        span.style.font = getComputedStyle(s).font;
+        span.style.whiteSpace = 'pre';
+        span.textContent = s.selectedOptions.length ? s.selectedOptions[0].text : '';
+        document.body.appendChild(span);
+        const needed = span.getBoundingClientRect().width + 16;  // the text and the arrow
+        span.remove();
+        return needed > s.clientWidth; }).map(s => s.name)""")
+    assert cut == [], cut
+    assert page.eval_on_selector("#batch-action", "el => el.value") == ""
+    page.click("#batch-apply")  # the browser refuses the form: no dialog, no post
+    assert page.url.endswith(f"/datasets/{talks.pk}/") and not Clip.objects.filter(rejected=True).exists()
