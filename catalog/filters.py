@@ -82,9 +82,21 @@ SYNC_ORDER = Case(*(When(lip_sync_verdict=code, then=Value(rank)) for rank, code
                   default=Value(len(SYNC_RANK)), output_field=IntegerField())
 
 
+class BoundInput(forms.NumberInput):
+    """A bound as a person would type it: a report bar's link says score_max=84.99999999999999 (the largest float
+    below the next bar's edge, so the bar's count is exact); the box shows 85, the URL keeps the exact bound."""
+
+    def format_value(self, value):
+        try:
+            return f"{float(value):.10g}"
+        except (TypeError, ValueError):
+            return super().format_value(value)
+
+
 def _bound_field(metric: Metric, side: str) -> forms.FloatField:
     symbol = "≥" if side == "min" else "≤"
-    return forms.FloatField(required=False, min_value=metric.lo, max_value=metric.hi, label=f"{metric.label} {symbol}")
+    return forms.FloatField(required=False, min_value=metric.lo, max_value=metric.hi, widget=BoundInput(attrs={"step": "any"}),
+                            label=f"{metric.label} {symbol}")
 
 
 class ClipFilter(forms.Form):

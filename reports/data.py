@@ -318,6 +318,7 @@ def face_rate_timeline_figure(columns: ClipColumns, links: Links, names: dict[in
     ends = [float(np.nanmax(start + columns["duration_s"]))] if len(start) else []
     ends += [float(d["end_s"]) for d in dropped or []]
     layout["xaxis"]["range"] = [0, max(ends + [1.0]) * 1.02]
+    trace["cliponaxis"] = False  # a clip at 0 s (or a face rate of 1) is a whole dot on the axis, not half of one
     if dropped:
         layout["shapes"] = [{"type": "rect", "x0": d["start_s"], "x1": d["end_s"], "yref": "paper", "y0": 0, "y1": 1,
                              "fillcolor": "#b3261e", "opacity": 0.15, "line": {"width": 0}} for d in dropped]

@@ -154,3 +154,20 @@ def test_the_table_says_verdicts_in_words_and_sorts_lip_sync_by_verdict_then_con
     viewer = client.get(reverse("clip_detail", args=[clips[0].pk])).content.decode()
     assert "audio does not match" in viewer and "(z 0.5)" in viewer and "confidence 0.5" not in viewer
     assert "it is not a probability" in viewer
+
+
+def test_a_report_bars_exact_bound_shows_as_the_edge_a_person_would_type(client, lab):
+    """Issue #25 (12): the link of a report bar carries score_max=84.99999999999999; the box shows 85 and the
+    table still counts with the exact bound (the link's)."""
+    import re
+
+    from django.urls import reverse
+
+    login(client, "ana")
+    talks = lab["talks"]
+    exact = "84.99999999999999"
+    page = client.get(reverse("dataset_detail", args=[talks.pk]), {"score_max": exact}).content.decode()
+    box = re.search(r'<input[^>]*name="score_max"[^>]*>', page).group(0)
+    assert 'value="85"' in box and exact not in box
+    count = int(re.search(r'<p id="clip-count">(\d+) clip', page).group(1))
+    assert count == talks.clips.filter(quality_score__lte=float(exact), rejected=False).count()

@@ -36,6 +36,7 @@ def test_a_short_recordings_timeline_starts_at_zero(client, lab):
     low, high = timeline["layout"]["xaxis"]["range"]
     ends = [c.source_end_s for c in video.clips.all()]
     assert low == 0 and max(ends) <= high <= max(ends) * 1.1
+    assert all(trace.get("cliponaxis") is False for trace in timeline["data"])  # the dot at 0 s is drawn whole
 
 
 def test_a_filtered_report_counts_only_the_videos_in_the_filter(client, lab):
