@@ -111,6 +111,9 @@ class ClipFilter(forms.Form):
     sync = forms.ChoiceField(required=False, choices=SYNC_CHOICES, label="Lip sync")
     speaking = forms.ChoiceField(required=False, choices=[("", "any"), ("yes", "yes"), ("no", "no")],
                                  label="Face speaking")
+    # pipeline.quality.scoring's gates: not rejected, audio not mismatched, face not silent over speech
+    usable = forms.ChoiceField(required=False, choices=[("", "any"), ("yes", "usable for training")],
+                               label="Training", help_text="not rejected, audio matches, face speaks")
 
     def __init__(self, *args, videos=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -125,10 +128,10 @@ class ClipFilter(forms.Form):
         return cls(data or None, videos=list(dataset.videos.all()))
 
     def primary_fields(self) -> list:
-        return [self[name] for name in ("q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected")]
+        return [self[name] for name in ("q", *PRIMARY_BOUNDS, "usable", "sync", "speaking", "video", "tag", "rejected")]
 
     def secondary_fields(self) -> list:
-        shown = {"q", *PRIMARY_BOUNDS, "sync", "speaking", "video", "tag", "rejected", "sort"}
+        shown = {"q", *PRIMARY_BOUNDS, "usable", "sync", "speaking", "video", "tag", "rejected", "sort"}
         return [self[name] for name in self.fields if name not in shown]
 
     def clean(self) -> dict:
@@ -158,6 +161,8 @@ class ClipFilter(forms.Form):
             clips = clips.filter(lip_sync_verdict=data["sync"])
         if data.get("speaking"):
             clips = clips.filter(face_speaking=data["speaking"] == "yes")
+        if data.get("usable"):
+            clips = clips.exclude(lip_sync_verdict="mismatch").exclude(face_speaking=False).filter(rejected__in=[False])
         if data.get("video") is not None:
             clips = clips.filter(video_id=data["video"])
         if data.get("tag"):

@@ -171,3 +171,26 @@ def test_a_report_bars_exact_bound_shows_as_the_edge_a_person_would_type(client,
     assert 'value="85"' in box and exact not in box
     count = int(re.search(r'<p id="clip-count">(\d+) clip', page).group(1))
     assert count == talks.clips.filter(quality_score__lte=float(exact), rejected=False).count()
+
+
+def test_usable_for_training_leaves_out_rejected_mismatched_and_silent_clips(client, lab):
+    """Issue #20 (7): the filter "usable for training" is the score's gates plus curation."""
+    import re
+
+    from django.urls import reverse
+
+    from catalog.models import Clip
+
+    clips = list(lab["talks"].clips.order_by("name"))
+    Clip.objects.filter(pk__in=[c.pk for c in clips]).update(lip_sync_verdict="in_sync", face_speaking=True,
+                                                             rejected=False)
+    Clip.objects.filter(pk=clips[0].pk).update(lip_sync_verdict="mismatch")
+    Clip.objects.filter(pk=clips[1].pk).update(face_speaking=False)
+    login(client, "ana")
+    url = reverse("dataset_detail", args=[lab["talks"].pk])
+    page = client.get(url, {"usable": "yes"}).content.decode()
+    assert re.findall(r'class="clip-link"[^>]*>(clip_\d+)<', page) == [clips[2].name]
+    Clip.objects.filter(pk=clips[2].pk).update(rejected=True)
+    page = client.get(url, {"usable": "yes", "rejected": "include"}).content.decode()
+    assert re.findall(r'class="clip-link"[^>]*>(clip_\d+)<', page) == []
+    assert "usable for training" in client.get(url).content.decode()

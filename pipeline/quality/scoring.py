@@ -18,6 +18,12 @@ Default weighting (``default`` preset), and why:
   exposure 2: picture conditions that degrade tracking or signal another
   person in shot.
 
+Gates (issue #20): a clip whose audio does not match its face (lip-sync verdict ``mismatch``), or whose face
+does not articulate over speech (``face_speaking`` false), is useless for audio-to-face training whatever its
+other components -- a model trained on it learns to ignore the audio -- so its score is capped at GATE_CAP (20),
+below the default threshold of 60 and below every usable clip.  A gate applies while its component has a
+weight: a lab that weighs lip sync 0 says it does not judge by it.
+
 The seed's formula stays available as the ``seed`` preset (0.4 valid-frame
 rate + 0.4 smoothness + 0.2 range validity) for comparison.
 """
@@ -147,8 +153,23 @@ def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
     return clean
 
 
+GATE_CAP = 20.0
+GATES: dict[str, Callable[[Mapping], bool]] = {  # component -> does the clip fail it outright?
+    "lip_sync": lambda q: q.get("lip_sync_verdict") == "mismatch",
+    "face_speaking": lambda q: q.get("face_speaking") is False,
+}
+
+
+def gated(quality: Mapping, weights: Mapping[str, float] | None = None) -> list[str]:
+    """The gates the clip fails (components with a weight whose failure makes it unusable for training)."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    return [name for name, fails in GATES.items()
+            if fails(quality) and math.isfinite(weights.get(name, 0.0)) and weights.get(name, 0.0) > 0]
+
+
 def score(quality: Mapping, weights: Mapping[str, float] | None = None) -> float:
-    """100 x the weighted mean of the components that could be measured (0 when none could)."""
+    """100 x the weighted mean of the components that could be measured (0 when none could), at most GATE_CAP
+    when the clip fails a gate."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
     top = max((w for w in weights.values() if math.isfinite(w)), default=0.0)
     total = weighted = 0.0
@@ -162,6 +183,8 @@ def score(quality: Mapping, weights: Mapping[str, float] | None = None) -> float
         total += weight
         weighted += weight * value
     result = 100.0 * weighted / total if total else 0.0
+    if gated(quality, weights):
+        result = min(result, GATE_CAP)
     return round(result, 2) if math.isfinite(result) else 0.0
 
 
@@ -169,6 +192,8 @@ def reasons(quality: Mapping) -> list[str]:
     """Why a clip loses points, in words, worst first."""
     out: list[str] = []
     verdict = quality.get("lip_sync_verdict")
+    if gated(quality):
+        out.append(f"score capped at {GATE_CAP:g}: unusable for audio-to-face training")
     if verdict == "mismatch":
         out.append("audio does not match the face")
     elif verdict == "offset":

@@ -177,6 +177,7 @@ def test_score_ranks_talking_above_mismatched_and_silent_faces(media, tmp_path):
             assert clip["quality_score"] < g["quality_score"] - 5, (clip["clip"], clip["quality_reasons"])
     for clip in silent.clips:
         assert clip["face_speaking"] is False and "face not speaking during speech" in clip["quality_reasons"]
+        assert clip["quality_score"] <= 20  # issue #20 (7): gated, below every genuine clip
         assert clip["quality"]["jitter"] < g["quality"]["jitter"] * 3  # a still face is not "cleaner" by much
         # the seed's formula ranked the motionless face first: the reason for this issue
         assert score(clip["quality"], PRESETS["seed"]) > score(g["quality"], PRESETS["seed"])
@@ -196,3 +197,19 @@ def test_weights_are_validated():
     for bad in ({"nope": 1}, {"lip_sync": -1}, {"lip_sync": float("nan")}, {"lip_sync": 0}):
         with pytest.raises(ValueError):
             validate_weights(bad)
+
+
+def test_a_clip_whose_audio_does_not_match_or_whose_face_does_not_speak_is_capped_whatever_else():
+    """Issue #20 (7): gates cap the score at 20 (and say so first), while their component has a weight."""
+    from pipeline.quality.scoring import GATE_CAP, gated, reasons
+
+    perfect = {"valid_rate": 1.0, "jitter": 0.0, "range_validity": 1.0, "lip_sync_verdict": "in_sync",
+               "lip_sync_confidence": 9.0, "face_speaking": True, "interocular_px": 90.0, "sharpness": 300.0,
+               "multi_face_rate": 0.0, "yaw_max_abs": 5.0, "pitch_max_abs": 5.0, "brightness": 120.0}
+    assert score(perfect) > 95 and gated(perfect) == []
+    for change, gate in (({"lip_sync_verdict": "mismatch"}, "lip_sync"), ({"face_speaking": False}, "face_speaking")):
+        bad = {**perfect, **change}
+        assert gated(bad) == [gate] and score(bad) == GATE_CAP
+        assert reasons(bad)[0] == "score capped at 20: unusable for audio-to-face training"
+        assert score(bad, {gate: 0, "valid_rate": 1}) == 100.0  # a lab that does not weigh it is not capped
+    assert score({**perfect, "lip_sync_verdict": "no_reliable_offset"}) > GATE_CAP  # unsure is not a gate
