@@ -7,25 +7,13 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "AudioTrack": "track",
-    "DEFAULT_FEATURES": "features",
-    "FeatureParams": "features",
-    "SAMPLE_RATE": "track",
-    "SegmentParams": "segment",
-    "Segmentation": "segment",
-    "Span": "segment",
-    "SpeechFlags": "segment",
-    "TimelineAligner": "track",
-    "compute_features": "features",
-    "decode_audio": "track",
-    "flags_between": "segment",
-    "hann_periodic": "spectral",
-    "mel_filterbank": "spectral",
-    "power_to_db": "spectral",
-    "segment_speech": "segment",
-    "vad_flags": "segment",
-    "write_wav": "track",
+MODULES = {  # module -> the names other packages use from it
+    "features": ("DEFAULT_FEATURES", "FeatureParams", "compute_features"),
+    "segment": ("SegmentParams", "Segmentation", "Span", "SpeechFlags", "flags_between", "segment_speech",
+                "vad_flags"),
+    "spectral": ("hann_periodic", "mel_filterbank", "power_to_db"),
+    "track": ("AudioTrack", "SAMPLE_RATE", "TimelineAligner", "decode_audio", "write_wav"),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)

@@ -7,37 +7,17 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "BY_NAME": "options",
-    "ClipFailed": "clip_job",
-    "ClipFiles": "clip_files",
-    "DEFAULTS": "options",
-    "DatasetParams": "build",
-    "Option": "options",
-    "PAYLOAD_ROLES": "clip_files",
-    "PLAN_DIR": "clip_plan",
-    "ROLES": "clip_files",
-    "ROLE_NAMES": "clip_files",
-    "STORED": "options",
-    "SUMMARY_FIELDS": "clip_record",
-    "build_dataset": "build",
-    "clip_name": "clip_files",
-    "dataset_params": "options",
-    "failure": "build",
-    "finish_dataset": "build",
-    "inside": "clip_files",
-    "job_from_plan": "clip_plan",
-    "plan_dataset": "build",
-    "plan_for_finishing": "clip_plan",
-    "plotly_text": "report",
-    "process_clip": "clip_job",
-    "read_blendshape_table": "blendshape_table",
-    "remove_plan": "clip_plan",
-    "restore_timing": "clip_plan",
-    "save_plan": "clip_plan",
-    "saved_audio": "clip_plan",
-    "summary": "clip_record",
-    "write_manifest": "build",
+MODULES = {  # module -> the names other packages use from it
+    "blendshape_table": ("read_blendshape_table",),
+    "build": ("DatasetParams", "build_dataset", "failure", "finish_dataset", "plan_dataset", "write_manifest"),
+    "clip_files": ("ClipFiles", "PAYLOAD_ROLES", "ROLES", "ROLE_NAMES", "clip_name", "inside"),
+    "clip_job": ("ClipFailed", "process_clip"),
+    "clip_plan": ("PLAN_DIR", "job_from_plan", "plan_for_finishing", "remove_plan", "restore_timing", "save_plan",
+                  "saved_audio"),
+    "clip_record": ("SUMMARY_FIELDS", "summary"),
+    "options": ("BY_NAME", "DEFAULTS", "Option", "STORED", "dataset_params"),
+    "report": ("plotly_text",),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "ARKIT_NAMES": "blendshape_names",
-    "DEFAULT_MODEL_PATH": "model",
-    "FaceLandmarkTracker": "landmarks",
-    "FaceResult": "landmarks",
-    "GEOMETRY_NAMES": "face_geometry",
-    "HEAD_POSE_NAMES": "blendshape_names",
-    "MEDIAPIPE_NAMES": "blendshape_names",
-    "SMOOTHERS": "smoothing",
-    "SMOOTH_ALIASES": "smoothing",
-    "arkit_to_mediapipe_index": "blendshape_names",
-    "extract_blendshapes": "extract",
-    "make_smoother": "smoothing",
-    "resolve_model_path": "model",
-    "track_frames": "extract",
-    "verify_model": "model",
+MODULES = {  # module -> the names other packages use from it
+    "blendshape_names": ("ARKIT_NAMES", "HEAD_POSE_NAMES", "MEDIAPIPE_NAMES", "arkit_to_mediapipe_index"),
+    "extract": ("extract_blendshapes", "track_frames"),
+    "face_geometry": ("GEOMETRY_NAMES",),
+    "landmarks": ("FaceLandmarkTracker", "FaceResult"),
+    "model": ("DEFAULT_MODEL_PATH", "resolve_model_path", "verify_model"),
+    "smoothing": ("SMOOTHERS", "SMOOTH_ALIASES", "make_smoother"),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)

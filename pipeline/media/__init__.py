@@ -7,26 +7,14 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "AudioFormat": "cut",
-    "BackgroundClipEncoder": "cut",
-    "ClipEncoder": "cut",
-    "CsvFrameWriter": "frame_writers",
-    "DecodeProblem": "decode",
-    "DecodedFrame": "decode",
-    "EncodeSettings": "cut",
-    "FrameRecord": "frame_writers",
-    "LIMITS": "probe",
-    "NotAVideo": "media_open",
-    "SourceAudio": "cut",
-    "SpanFrame": "cut",
-    "SpanReader": "cut",
-    "VideoFrameReader": "decode",
-    "VideoInfo": "probe",
-    "WRITERS": "frame_writers",
-    "WorkStopped": "media_open",
-    "open_container": "probe",
-    "video_properties": "probe",
+MODULES = {  # module -> the names other packages use from it
+    "cut": ("AudioFormat", "BackgroundClipEncoder", "ClipEncoder", "EncodeSettings", "SourceAudio", "SpanFrame",
+            "SpanReader"),
+    "decode": ("DecodeProblem", "DecodedFrame", "VideoFrameReader"),
+    "frame_writers": ("CsvFrameWriter", "FrameRecord", "WRITERS"),
+    "media_open": ("NotAVideo", "WorkStopped"),
+    "probe": ("LIMITS", "VideoInfo", "open_container", "video_properties"),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "COMPONENTS": "scoring",
-    "DEFAULT_WEIGHTS": "scoring",
-    "FaceCounter": "visual_qc",
-    "JITTER_SCALE": "scoring",
-    "MAX_WEIGHT": "scoring",
-    "METRICS": "quality",
-    "PRESETS": "scoring",
-    "QcParams": "qc",
-    "VisualSampler": "visual_qc",
-    "assess_clip": "clip_quality",
-    "reasons": "scoring",
-    "requalify_folder": "requalify",
-    "score": "scoring",
-    "validate_weights": "scoring",
+MODULES = {  # module -> the names other packages use from it
+    "clip_quality": ("assess_clip",),
+    "qc": ("QcParams",),
+    "quality": ("METRICS",),
+    "requalify": ("requalify_folder",),
+    "scoring": ("COMPONENTS", "DEFAULT_WEIGHTS", "JITTER_SCALE", "MAX_WEIGHT", "PRESETS", "reasons", "score",
+                "validate_weights"),
+    "visual_qc": ("FaceCounter", "VisualSampler"),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from pipeline.public import lazy_names
 
-PUBLIC = {
-    "ExportClip": "training_export",
-    "TrainingExport": "training_data",
-    "assign_splits": "training_export",
-    "clips_from_folder": "training_export",
-    "export_entries": "training_export",
-    "write_export": "training_export",
+MODULES = {  # module -> the names other packages use from it
+    "training_data": ("TrainingExport",),
+    "training_export": ("ExportClip", "assign_splits", "clips_from_folder", "export_entries", "write_export"),
 }
+PUBLIC = {name: module for module, names in MODULES.items() for name in names}
 __all__ = sorted(PUBLIC)
 __getattr__ = lazy_names(__name__, PUBLIC)
