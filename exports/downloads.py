@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,6 +13,7 @@ from django.utils import timezone
 from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Clip
+from exports.layout import VideoFolders, clip_files, safe_part
 from exports.zipstream import stream_zip
 from pipeline.dataset.clip_files import ROLE_NAMES
 from pipeline.dataset.clip_files import ROLES as FILE_ROLES
@@ -22,16 +22,12 @@ from weblib.errors import bad_request
 
 ROLES = ROLE_NAMES  # pipeline.dataset.clip_files.ROLES: one list of a clip's files
 ROLE_LABELS = {role.name: role.label for role in FILE_ROLES}
+LAYOUT = ("each source video is a folder laid out as make_dataset writes one: clips/<clip>.mp4 and "
+          "data/<clip>_*; a manifest's folder is the clip's video folder")
 MANIFEST_FIELDS = ("clip", "source", "source_start_s", "source_end_s", "duration_s", "frames", "face_rate",
                    "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",
                    "lip_sync_confidence", "lip_sync_verdict", "face_speaking", "speech_ratio", "quality_reasons",
                    *(f"quality.{name}" for name in QC_METRICS if not name.startswith("lip_sync")), "tags", "folder")
-
-
-def safe_part(text: str) -> str:
-    """A path component that cannot climb out of its folder or surprise an unzip tool."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
-    return cleaned[:120]
 
 
 def spreadsheet_safe(value):
@@ -52,25 +48,6 @@ def clip_row(clip: Clip, folder: str) -> dict:
     return {name: row[name] for name in MANIFEST_FIELDS}
 
 
-class VideoFolders:
-    """One folder per source video, named after it; two videos with the same name (the same file uploaded
-    twice, two imports) get their ids appended, so no entry of the zip overwrites another."""
-
-    def __init__(self, top: str) -> None:
-        self.top = top
-        self.by_video: dict[int, str] = {}
-        self.taken: set[str] = set()
-
-    def of(self, clip: Clip) -> str:
-        if clip.video_id not in self.by_video:
-            name = safe_part(clip.source_name.rsplit(".", 1)[0])
-            if name in self.taken:
-                name = f"{name}_video{clip.video_id}"
-            self.taken.add(name)
-            self.by_video[clip.video_id] = name
-        return f"{self.top}/{self.by_video[clip.video_id]}"
-
-
 def download(request: HttpRequest, pk: int) -> HttpResponse:
     """GET with the clip table's filter (and ?files=video,blendshapes,... to choose files): a streamed zip."""
     dataset = access.get_dataset(request.user, pk)
@@ -87,24 +64,27 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
     top = safe_part(dataset.name)
 
     def entries() -> Iterator[tuple[str, object]]:
-        rows, missing = [], []
+        rows, lines, missing = [], [], []
         folders = VideoFolders(top)
         for clip in clips.iterator(chunk_size=500):
-            folder = f"{folders.of(clip)}/{safe_part(clip.name)}"
-            for role in wanted:
-                path = clip.file_path(role)
-                if path is not None and path.is_file():
-                    yield f"{folder}/{safe_part(path.name)}", path
+            folder = folders.of(clip.video_id, clip.source_name)
+            sent = {}
+            for role, name, path in clip_files(clip, folder, wanted):
+                if path is not None:
+                    yield name, path
+                    sent[role] = {"path": name[len(folder) + 1:], "sha256": (clip.files.get(role) or {}).get("sha256")}
                 else:  # deleted from disk behind the catalog's back: say so, never leave it out silently
-                    missing.append(f"{folder}/{role}")
+                    missing.append(name)
             rows.append(clip_row(clip, folder))
+            lines.append(json.dumps({**rows[-1], "files": sent}) + "\n")  # paths inside the clip's folder
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows([{k: spreadsheet_safe(v) for k, v in row.items()} for row in rows])
         yield f"{top}/manifest.csv", text.getvalue().encode()
-        yield f"{top}/manifest.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode()
+        yield f"{top}/manifest.jsonl", "".join(lines).encode()
         selection = {"dataset": dataset.name, "team": dataset.team.name, "clips": len(rows), "files": wanted,
+                     "layout": LAYOUT, "folders": folders.names(),
                      "filter": form.active(), "created": timezone.now().isoformat(), "by": request.user.get_username(),
                      "missing_files": missing}
         yield f"{top}/selection.json", json.dumps(selection, indent=1, default=str).encode()

@@ -22,7 +22,8 @@ from accounts.models import Role
 from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Clip
-from exports.downloads import ROLES, safe_part, zip_response
+from exports.downloads import LAYOUT, ROLES, zip_response
+from exports.layout import VideoFolders, clip_files, safe_part
 from exports.models import Selection
 
 # A frozen entry's values (pipeline.dataset.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
@@ -107,18 +108,21 @@ def selection_download(request: HttpRequest, key) -> HttpResponse:
 
     def files() -> Iterator[tuple[str, object]]:
         yield f"{top}/manifest.json", selection.manifest.encode()  # byte for byte as frozen
+        folders = VideoFolders(top)
         for entry in entries:
             clip = rows.get(entry["clip_id"])
             if clip is None or (entry["clip_id"], None) in broken:
                 continue
-            folder = f"{top}/{safe_part(entry['source'].rsplit('.', 1)[0])}_video{entry['video_id']}/{safe_part(entry['clip'])}"
-            for role in ROLES:
-                if role in entry["files"] and (entry["clip_id"], role) not in broken:
-                    path = clip.file_path(role)
-                    yield f"{folder}/{safe_part(path.name)}", path
+            folder = folders.of(entry["video_id"], entry["source"])
+            # the frozen files (their paths are the manifest's, under this folder), and the clip's metadata
+            roles = [r for r in ROLES if (r in entry["files"] or r == "metadata") and (entry["clip_id"], r) not in broken]
+            for _role, name, path in clip_files(clip, folder, roles):
+                if path is not None:
+                    yield name, path
         about = {"selection": selection.name, "dataset": selection.dataset.name, "key": str(selection.key),
                  "manifest_sha256": selection.manifest_sha256, "saved": selection.created.isoformat(),
-                 "filter": selection.filter, "downloaded": timezone.now().isoformat(), "missing": missing}
+                 "filter": selection.filter, "downloaded": timezone.now().isoformat(), "missing": missing,
+                 "layout": LAYOUT, "folders": folders.names()}
         yield f"{top}/selection.json", json.dumps(about, indent=1, default=str).encode()
 
     return zip_response(files(), f"{top}.zip")

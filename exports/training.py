@@ -10,7 +10,8 @@ from django.utils import timezone
 from catalog import access
 from catalog.filters import ClipFilter
 from catalog.models import Clip, Dataset
-from exports.downloads import safe_part, zip_response
+from exports.downloads import zip_response
+from exports.layout import safe_part
 from pipeline.dataset.clip_files import ClipFiles
 from pipeline.training.training_export import ExportClip, assign_splits, export_entries
 from weblib.errors import bad_request

@@ -119,6 +119,6 @@ def test_filter_then_download_the_filtered_zip(page, live_server, live_lab):
     assert {row["clip"] for row in manifest} == expected and len(expected) == 2
     assert all(float(row["quality_score"]) >= threshold for row in manifest)
     clip_files = sorted(n for n in archive.namelist() if n.count("/") == 3)
-    assert clip_files == sorted(f"{row['folder']}/{row['clip']}{suffix}" for row in manifest
-                                for suffix in (".mp4", "_blendshapes.csv"))
+    assert clip_files == sorted(f"{row['folder']}/{path}" for row in manifest  # the make_dataset layout
+                                for path in (f"clips/{row['clip']}.mp4", f"data/{row['clip']}_blendshapes.csv"))
     page.screenshot(path=str(ARTIFACTS / "filtered-before-download.png"), full_page=True)

@@ -27,11 +27,12 @@ def test_zip_holds_exactly_the_filtered_clips(client, lab, talk3_dataset):
     assert [r["clip"] for r in rows] == [m["clip"] for m in manifest]
     selection = json.loads(archive.read("talks/selection.json"))
     assert selection["clips"] == 2 and selection["filter"]["score_min"] == threshold
-    for m in manifest:
-        names = [n for n in archive.namelist() if n.startswith(m["folder"] + "/")]
+    for m in manifest:  # each video a make_dataset folder: clips/<clip>.mp4, data/<clip>_*
+        names = [n for n in archive.namelist() if n.startswith(m["folder"] + "/") and f"/{m['clip']}" in n]
         assert len(names) == 7  # video, wav, csv, qc csv, npz, mask, metadata
-        original = talk3_dataset.root / "data" / f"{m['clip']}_blendshapes.csv"
-        assert archive.read(f"{m['folder']}/{m['clip']}_blendshapes.csv") == original.read_bytes()
+        for entry in m["files"].values():
+            original = talk3_dataset.root / entry["path"]
+            assert archive.read(f"{m['folder']}/{entry['path']}") == original.read_bytes()
 
 
 def test_choose_files_and_safe_names(client, lab):
@@ -59,9 +60,9 @@ def test_videos_with_the_same_name_do_not_overwrite_each_other(client, lab, talk
     names = archive.namelist()
     assert len(names) == len(set(names)), "duplicate entry names would overwrite each other on unzip"
     manifest = [json.loads(line) for line in archive.read("talks/manifest.jsonl").decode().splitlines()]
-    assert len(manifest) == 6 and len({m["folder"] for m in manifest}) == 6
+    assert len(manifest) == 6 and len({m["folder"] for m in manifest}) == 2
     second = lab["talks"].videos.get(output_dir=str(copy.resolve()))
-    assert {m["folder"].rsplit("/", 2)[1] for m in manifest} == {"talk3", f"talk3_video{second.pk}"}
+    assert {m["folder"].rsplit("/", 1)[1] for m in manifest} == {"talk3", f"talk3_video{second.pk}"}
 
 
 def test_missing_files_are_listed_not_dropped_silently(client, lab):
@@ -75,7 +76,7 @@ def test_missing_files_are_listed_not_dropped_silently(client, lab):
     finally:
         moved.rename(clip.file_path("audio"))
     selection = json.loads(archive.read("talks/selection.json"))
-    assert selection["missing_files"] == [f"talks/talk3/{clip.name}/audio"]
+    assert selection["missing_files"] == [f"talks/talk3/data/{clip.name}_audio.wav"]
     assert len([n for n in archive.namelist() if n.endswith(".wav")]) == 2
 
 

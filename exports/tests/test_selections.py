@@ -32,11 +32,13 @@ def test_a_frozen_selection_does_not_change_when_the_dataset_does(client, lab):
     assert manifest == selection.manifest.encode()
     assert hashlib.sha256(manifest).hexdigest() == selection.manifest_sha256
     frozen = json.loads(manifest)["clips"]
-    for entry in frozen:  # every frozen file is in the zip with the frozen sha256
+    folders = json.loads(first.read(next(n for n in first.namelist() if n.endswith("selection.json"))))["folders"]
+    top = first.namelist()[0].split("/")[0]
+    for entry in frozen:  # every frozen file is in the zip, at its manifest path inside its video's folder
+        folder = f"{top}/{folders[str(entry['video_id'])]}"
         for role, f in entry["files"].items():
-            name = next(n for n in first.namelist() if n.endswith("/" + f["path"].rsplit("/", 1)[1])
-                        and f"/{entry['clip']}/" in n)
-            assert hashlib.sha256(first.read(name)).hexdigest() == f["sha256"], (entry["clip"], role)
+            assert hashlib.sha256(first.read(f"{folder}/{f['path']}")).hexdigest() == f["sha256"], (entry["clip"], role)
+        assert json.loads(first.read(f"{folder}/data/{entry['clip']}_metadata.json"))["clip"] == entry["clip"]
 
     # the dataset moves on: re-scored, re-tagged, a clip rejected, another deleted
     clips = list(talks.clips.order_by("name"))
@@ -48,8 +50,8 @@ def test_a_frozen_selection_does_not_change_when_the_dataset_does(client, lab):
     about = json.loads(later.read(next(n for n in later.namelist() if n.endswith("selection.json"))))
     assert about["manifest_sha256"] == selection.manifest_sha256
     assert [m["clip"] for m in about["missing"]] == [clips[2].name]  # listed, not silently dropped
-    assert not any(f"/{clips[2].name}/" in n for n in later.namelist())
-    assert any(f"/{clips[0].name}/" in n for n in later.namelist())  # rejected since: still in what was cited
+    assert not any(f"/{clips[2].name}" in n for n in later.namelist())
+    assert any(f"/{clips[0].name}" in n for n in later.namelist())  # rejected since: still in what was cited
     page = client.get(reverse("selection_detail", args=[selection.key])).content.decode()
     assert selection.manifest_sha256 in page and 'id="selection-missing"' in page
 
@@ -88,3 +90,29 @@ def test_a_selection_downloads_for_training_with_what_changed_listed(client, lab
     assert set(export.frames(["clip_id"])["clip_id"].to_pylist()) == set(talks.clips.values_list("pk", flat=True))
     assert export.info["selection_manifest_sha256"] == selection.manifest_sha256
     assert [m["clip"] for m in export.info["selection_missing"]] == [gone.name]
+
+
+def test_every_zip_has_one_layout_each_video_a_make_dataset_folder(client, lab):
+    """Issue #25 (10): the filtered zip and a selection's zip name their video folders alike, lay each out as
+    make_dataset does (the paths of each clip's metadata and of the frozen manifest are inside it), and both
+    carry every clip's metadata.json."""
+    from testing.support import fetch_zip
+
+    talks = lab["talks"]
+    login(client, "ana")
+    client.post(reverse("selection_create", args=[talks.pk]), {"selection_name": "all"})
+    selection = download(client, Selection.objects.get())
+    filtered = fetch_zip(client.get(reverse("dataset_download", args=[talks.pk])))
+
+    def inside_video_folders(archive):
+        names = archive.namelist()
+        top = names[0].split("/")[0]
+        return {n.split("/", 2)[2] for n in names if n.count("/") >= 3}, {n.split("/")[1] for n in names if n.count("/") >= 3}
+
+    paths_s, folders_s = inside_video_folders(selection)
+    paths_f, folders_f = inside_video_folders(filtered)
+    assert folders_s == folders_f == {"talk3"} and paths_s == paths_f
+    root = talks.videos.get().root
+    on_disk = {str(p.relative_to(root)) for p in (root / "clips").iterdir()} | {
+        str(p.relative_to(root)) for p in (root / "data").iterdir()}
+    assert paths_s <= on_disk and {f"data/{c}_metadata.json" for c in talks.clips.values_list("name", flat=True)} <= paths_s
