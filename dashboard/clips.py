@@ -74,6 +74,20 @@ def qc_rows(quality: dict) -> list[tuple[str, str]]:
     return rows
 
 
+CURVE_GROUPS = (("mouth and jaw", ("mouth", "jaw")), ("eyes", ("eye",)), ("brows", ("brow",)),
+                ("cheeks and nose", ("cheek", "nose")), ("head pose (degrees)", ("head_",)))
+
+
+def curve_groups(names: list[str]) -> list[tuple[str, list[str]]]:
+    """The viewer's curve choices in groups (mouth and jaw, eyes, brows, cheeks and nose, head pose, other)."""
+    groups: dict[str, list[str]] = {label: [] for label, _ in CURVE_GROUPS}
+    groups["other"] = []
+    for name in names:
+        label = next((label for label, prefixes in CURVE_GROUPS if name.startswith(prefixes)), "other")
+        groups[label].append(name)
+    return [(label, members) for label, members in groups.items() if members]
+
+
 def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = access.get_clip(request.user, pk)
     meta = _metadata(clip)
@@ -88,7 +102,8 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qc_rows": qc_rows(clip.quality or {}),
         "can_edit": role in (Role.MEMBER, Role.ADMIN), "tags": clip.tags.all(), "dataset_tags": clip.dataset.tags.all(),
         "previous": previous, "following": following, "position": position, "total": total,
-        "list_query": query.urlencode(), "curve_names": curve_names, "feature_names": feature_names,
+        "list_query": query.urlencode(), "curve_groups": curve_groups(curve_names), "feature_names": feature_names,
+        "head_pose_names": meta.get("head_pose_names", []),
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
         "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
         "files": [(role_name, clip.files.get(role_name)) for role_name in PAYLOAD_ROLES],

@@ -122,3 +122,28 @@ def test_filter_then_download_the_filtered_zip(page, live_server, live_lab):
     assert clip_files == sorted(f"{row['folder']}/{path}" for row in manifest  # the make_dataset layout
                                 for path in (f"clips/{row['clip']}.mp4", f"data/{row['clip']}_blendshapes.csv"))
     page.screenshot(path=str(ARTIFACTS / "filtered-before-download.png"), full_page=True)
+
+
+def test_curve_pickers_show_what_is_chosen_and_head_pose_gets_its_own_axis(page, live_server, live_lab):
+    """Issue #25 (7, 8): choices are checkboxes in groups with all/none, chosen ones are chips that remove them,
+    and head pose (degrees) is drawn on its own axis beside the 0-1 coefficients."""
+    clip = live_lab["talks"].clips.order_by("name").first()
+    page.goto(f"{live_server.url}/clips/{clip.pk}/")
+    page.wait_for_selector("#chart-controls[data-ready='1']")
+    chips = page.locator("#curve-chips .chip").all_inner_texts()
+    assert "jawOpen ×" in chips and "rms ×" in chips
+    groups = page.locator("#curve-picker details.group summary").all_inner_texts()
+    assert [g.split(" all")[0] for g in groups[:2]] == ["mouth and jaw", "eyes"]
+    page.click("details[data-group='head pose (degrees)'] summary")
+    page.check("input[name=curve][value=head_pitch]")
+    page.wait_for_function("document.getElementById('curves-chart').data.some(t => t.name === 'head_pitch')")
+    axes = page.evaluate("document.getElementById('curves-chart').data.map(t => [t.name, t.yaxis])")
+    assert ["head_pitch", "y2"] in axes and ["jawOpen", "y"] in axes
+    assert page.evaluate("document.getElementById('curves-chart').layout.yaxis2.title.text") == "head pose (°)"
+    page.click("details[data-group='mouth and jaw'] button.group-none")
+    page.wait_for_function("!document.getElementById('curves-chart').data.some(t => t.name === 'jawOpen')")
+    assert "jawOpen ×" not in page.locator("#curve-chips .chip").all_inner_texts()
+    page.click("#curve-chips .chip[data-name=head_pitch]")
+    page.wait_for_function("!document.getElementById('curves-chart').data.some(t => t.name === 'head_pitch')")
+    assert not page.is_checked("input[name=curve][value=head_pitch]")
+    page.screenshot(path=str(ARTIFACTS / "clip-viewer-pickers.png"), full_page=True)

@@ -22,11 +22,13 @@ def test_viewer_page_shows_video_and_qc(client, lab):
     html = response.content.decode()
     assert response.status_code == 200
     assert f'src="{reverse("clip_file", args=[clip.pk, "video"])}"' in html
-    assert f"{clip.quality_score:.1f}" in html and clip.lip_sync_verdict in html
+    from catalog.filters import VERDICT_WORDS
+
+    assert f"{clip.quality_score:.1f}" in html and VERDICT_WORDS[clip.lip_sync_verdict] in html
     if clip.lip_sync_offset_ms is not None:
         assert f"offset {clip.lip_sync_offset_ms:.0f} ms" in html
     assert 'id="tag-form"' not in html and 'id="reject-form"' not in html  # a viewer cannot edit
-    assert 'value="jawOpen" selected' in html
+    assert 'value="jawOpen" checked' in html
 
 
 def test_curves_are_the_clip_files_frame_by_frame(client, lab):

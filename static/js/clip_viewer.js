@@ -6,8 +6,9 @@
   const video = document.getElementById("clip-video");
   const curvesEl = document.getElementById("curves-chart");
   const featuresEl = document.getElementById("features-chart");
-  const curveSelect = document.getElementById("curve-select");
-  const featureSelect = document.getElementById("feature-select");
+  const picker = document.getElementById("curve-picker");
+  const chips = document.getElementById("curve-chips");
+  const headPose = new Set((controls.dataset.headPose || "").split(",").filter(Boolean));
   const rawBox = document.getElementById("show-raw");
   const fps = parseFloat(controls.dataset.fps) || 30;
   const config = {responsive: true, displaylogo: false};
@@ -16,7 +17,20 @@
   let charts = [];  // {el, cursor: index of the cursor shape}
   let lastCursor = null;
 
-  const selected = (select) => Array.from(select.selectedOptions).map((o) => o.value);
+  const checked = (kind) => Array.from(picker.querySelectorAll(`input[name=${kind}]:checked`)).map((i) => i.value);
+
+  // What is chosen, as chips one click removes (the groups may be closed or scrolled away)
+  function showChips() {
+    chips.replaceChildren(...[...checked("curve"), ...checked("feature")].map((name) => {
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.dataset.name = name;
+      chip.textContent = `${name} ×`;
+      chip.title = "remove from the charts";
+      return chip;
+    }));
+  }
 
   function frameAt(t) {  // the frame on screen at time t: the last one whose PTS is <= t
     let lo = 0, hi = frameTimes.length - 1;
@@ -59,11 +73,12 @@
     const palette = ["#2d5bd1", "#d1462d", "#1f7a3a", "#8a3ad1", "#d18f2d", "#2db3d1", "#5b6475", "#c42d8f"];
     Object.keys(data.curves).forEach((name, k) => {
       const color = palette[k % palette.length];
+      const axis = headPose.has(name) ? "y2" : "y";  // degrees on their own axis: they would flatten 0-1 coefficients
       traces.push({type: "scatter", mode: "lines", name: plotlyText(name), x: data.time_s, y: data.curves[name],
-                   legendgroup: name, line: {color: color, width: 1.8}});
+                   legendgroup: name, yaxis: axis, line: {color: color, width: 1.8}});
       if (data.raw && data.raw[name]) {
         traces.push({type: "scatter", mode: "lines", name: plotlyText(name + " (raw)"), x: data.time_s, y: data.raw[name],
-                     legendgroup: name, line: {color: color, width: 1, dash: "dot"}});
+                     legendgroup: name, yaxis: axis, line: {color: color, width: 1, dash: "dot"}});
       }
     });
     return traces;
@@ -105,8 +120,8 @@
   }
 
   async function draw() {
-    const params = new URLSearchParams({curves: selected(curveSelect).join(","),
-                                        features: selected(featureSelect).join(",")});
+    showChips();
+    const params = new URLSearchParams({curves: checked("curve").join(","), features: checked("feature").join(",")});
     if (rawBox.checked) params.set("raw", "1");
     const response = await fetch(controls.dataset.curvesUrl + "?" + params, {credentials: "same-origin"});
     if (!response.ok) {
@@ -121,10 +136,15 @@
     const end = frameTimes.length ? frameTimes[frameTimes.length - 1] + 1 / fps : 1;
     const band = bands(data.time_s, data.mask, data.face);
     const t = video.currentTime || 0;
-    await Plotly.react(curvesEl, curveTraces(data), {
-      height: 340, margin: margin, hovermode: "x", title: {text: "Blendshapes (after QC)"},
-      xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}, yaxis: {title: {text: "coefficient"}},
-      shapes: band.concat([cursorShape(t)]), legend: {orientation: "h", y: -0.25}}, config);
+    const traces = curveTraces(data);
+    const layout = {height: 340, margin: margin, hovermode: "x", title: {text: "Blendshapes (after QC)"},
+                    xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}, yaxis: {title: {text: "coefficient"}},
+                    shapes: band.concat([cursorShape(t)]), legend: {orientation: "h", y: -0.25}};
+    if (traces.some((trace) => trace.yaxis === "y2")) {
+      layout.yaxis2 = {title: {text: "head pose (°)"}, overlaying: "y", side: "right", zeroline: false};
+      layout.margin = Object.assign({}, margin, {r: 60});
+    }
+    await Plotly.react(curvesEl, traces, layout, config);
     bindClicks(curvesEl);
     charts = [{el: curvesEl, cursor: band.length}];
     if (Object.keys(data.features || {}).length) {
@@ -234,7 +254,22 @@
   });
   video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
   video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
-  [curveSelect, featureSelect, rawBox].forEach((el) => el.addEventListener("change", draw));
+  [picker, rawBox].forEach((el) => el.addEventListener("change", draw));
+  picker.addEventListener("click", (event) => {  // a group's "all" / "none"
+    const button = event.target.closest("button.group-all, button.group-none");
+    if (!button) return;
+    event.preventDefault();  // inside <summary>: do not open or close the group
+    const on = button.classList.contains("group-all");
+    button.closest("details").querySelectorAll("input[type=checkbox]").forEach((box) => { box.checked = on; });
+    draw();
+  });
+  chips.addEventListener("click", (event) => {
+    const chip = event.target.closest("button.chip");
+    if (!chip) return;
+    const box = Array.from(picker.querySelectorAll("input[type=checkbox]")).find((b) => b.value === chip.dataset.name);
+    if (box) box.checked = false;
+    draw();
+  });
   draw();
   document.body.dataset.viewerReady = "1";
 })();
