@@ -63,13 +63,20 @@ def browser_draw_times(base: str, pages: dict[str, str]) -> None:
         page.click("button[type=submit]")
         page.wait_for_load_state()
         for name, path in pages.items():
-            times = []
+            first, every = [], []
             for _ in range(3):
                 t = time.perf_counter()
                 page.goto(base + path)
-                page.wait_for_function("[...document.querySelectorAll('.chart')].every(c => c.dataset.ready)")
-                times.append((time.perf_counter() - t) * 1000)
-            print(f"  browser, {name:39s} all charts drawn in {min(times):6.0f} ms (best of 3)")
+                # charts are drawn as they come near the screen (static/js/report.js): the first screen, then all
+                page.wait_for_function("[...document.querySelectorAll('.chart')].filter(c => "
+                                       "c.getBoundingClientRect().top < innerHeight).every(c => c.dataset.ready)")
+                first.append((time.perf_counter() - t) * 1000)
+                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                page.wait_for_function("window.scrollBy(0, 400) || "
+                                       "[...document.querySelectorAll('.chart')].every(c => c.dataset.ready)")
+                every.append((time.perf_counter() - t) * 1000)
+            print(f"  browser, {name:39s} first screen {min(first):6.0f} ms, every chart (scrolled) "
+                  f"{min(every):6.0f} ms (best of 3)")
         browser.close()
 
 

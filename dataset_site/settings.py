@@ -206,6 +206,13 @@ STATICFILES_FINDERS = [
 ]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+def _whitenoise_headers(headers, path, url):  # a path in settings would not do: whitenoise wants the function
+    from weblib.staticfinders import long_cache_for_vendor
+
+    long_cache_for_vendor(headers, path, url)
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _whitenoise_headers
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -42,3 +42,16 @@ class PlotlyJsFinder(BaseFinder):
 
     def list(self, ignore_patterns):
         yield FILE, self.storage
+
+
+def plotly_version() -> str:
+    import plotly
+
+    return plotly.__version__
+
+
+def long_cache_for_vendor(headers, path: str, url: str) -> None:
+    """whitenoise's header hook: plotly.js is asked for with its version in the query (``plotly_js`` tag), so
+    a browser keeps it a year and parses a cached copy on every later page; a new plotly is a new URL."""
+    if url.endswith(f"/{PREFIX}/{FILE}"):
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -5,6 +5,16 @@ from catalog.filters import VERDICT_WORDS
 register = template.Library()
 
 
+@register.simple_tag
+def plotly_js() -> str:
+    """plotly.js's URL with its version: cached for a year (weblib.staticfinders.long_cache_for_vendor)."""
+    from django.templatetags.static import static
+
+    from weblib.staticfinders import plotly_version
+
+    return f"{static('vendor/plotly.min.js')}?v={plotly_version()}"
+
+
 @register.filter
 def verdict(code: str) -> str:
     """A lip-sync verdict in words ("no_reliable_offset" -> "no reliable offset"); "" when not measured."""

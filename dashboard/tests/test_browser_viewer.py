@@ -85,7 +85,9 @@ def test_report_point_opens_its_clip(page, live_server, live_lab):
     talks = live_lab["talks"]
     page.goto(f"{live_server.url}/datasets/{talks.pk}/report/")
     page.wait_for_selector("#chart-score-duration[data-ready='1']")
+    page.locator("#chart-score").scroll_into_view_if_needed()
     page.wait_for_selector("#chart-score[data-ready='1']")
+    page.locator("#chart-score-duration").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "dataset-report.png"), full_page=True)
     point = plot_point(page, "chart-score-duration", 0, 1)
     page.mouse.move(point["x"], point["y"])
@@ -94,6 +96,7 @@ def test_report_point_opens_its_clip(page, live_server, live_lab):
     assert point["text"].endswith(page.text_content("h1").split()[0])  # the clicked point's clip opened
     page.screenshot(path=str(ARTIFACTS / "report-click-opened-clip.png"), full_page=True)
     page.click("p.crumbs a:last-child")  # the clip's video report
+    page.locator("#chart-face-timeline").scroll_into_view_if_needed()  # charts are drawn as they come near
     page.wait_for_selector("#chart-face-timeline[data-ready='1']")
     assert page.text_content("#report-clips") == "3"
     page.screenshot(path=str(ARTIFACTS / "video-report.png"), full_page=True)
@@ -147,3 +150,18 @@ def test_curve_pickers_show_what_is_chosen_and_head_pose_gets_its_own_axis(page,
     page.wait_for_function("!document.getElementById('curves-chart').data.some(t => t.name === 'head_pitch')")
     assert not page.is_checked("input[name=curve][value=head_pitch]")
     page.screenshot(path=str(ARTIFACTS / "clip-viewer-pickers.png"), full_page=True)
+
+
+def test_a_report_draws_the_charts_near_the_screen_first_and_the_rest_as_they_come(page, live_server, live_lab):
+    """Issue #25 (15): below-the-fold charts wait until they are scrolled near; plotly.js carries its version."""
+    talks = live_lab["talks"]
+    page.set_viewport_size({"width": 1280, "height": 700})
+    page.goto(f"{live_server.url}/datasets/{talks.pk}/report/")
+    assert "plotly.min.js?v=" in page.content()
+    charts = page.locator(".chart[data-figure]")
+    first = charts.first.get_attribute("id")
+    page.wait_for_selector(f"#{first}[data-ready='1']")
+    last = charts.last.get_attribute("id")
+    assert page.get_attribute(f"#{last}", "data-ready") is None, "a chart far below was drawn before it was near"
+    page.locator(f"#{last}").scroll_into_view_if_needed()
+    page.wait_for_selector(f"#{last}[data-ready='1']")

@@ -93,6 +93,12 @@ def test_the_server_serves_pages_and_compressed_static_files(server):
     css = server.get("/static/css/site.css", **{"Accept-Encoding": "gzip"})
     assert css.status == 200 and css.getheader("Content-Encoding") == "gzip"
     assert server.get("/").status == 302  # the log-in wall holds
+    # issue #25 (15): plotly.js (asked for with its version) is kept a year; the project's own files are not
+    import plotly
+
+    plotly_js = server.get(f"/static/vendor/plotly.min.js?v={plotly.__version__}")
+    assert plotly_js.status == 200 and "max-age=31536000" in plotly_js.getheader("Cache-Control")
+    assert "31536000" not in (css.getheader("Cache-Control") or "")
 
 
 def test_half_open_connections_do_not_starve_the_server(server):
