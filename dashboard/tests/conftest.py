@@ -30,11 +30,28 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so a page fixture knows at teardown whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def screenshot_if_failed(request, page) -> None:
+    """A browser test that failed leaves a screenshot of its page in test-artifacts/ (named after the test)."""
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and not page.is_closed():
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     """A fresh page (its own context), closed after the test so nothing keeps polling the live server."""
     page = browser.new_page()
     yield page
+    screenshot_if_failed(request, page)
     page.context.close()
 
 
