@@ -108,6 +108,13 @@ def test_the_dataset_page_keeps_checkboxes_by_their_labels_and_makes_the_user_ch
         span.remove();
         return needed > s.clientWidth; }).map(s => s.name)""")
     assert cut == [], cut
+    # the upload form's fields line up: the inputs of one row start at one height
+    tops = page.eval_on_selector_all("#upload-params label > input, #upload-params label > select",
+                                     "els => els.map(e => [Math.round(e.getBoundingClientRect().top), e.name])")
+    rows = {}
+    for top, name in tops:
+        rows.setdefault(min((t for t in rows if abs(t - top) < 40), default=top), []).append((top, name))
+    assert all(len({t for t, _ in row}) == 1 for row in rows.values()), tops
     assert page.eval_on_selector("#batch-action", "el => el.value") == ""
     page.click("#batch-apply")  # the browser refuses the form: no dialog, no post
     assert page.url.endswith(f"/datasets/{talks.pk}/") and not Clip.objects.filter(rejected=True).exists()
