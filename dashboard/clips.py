@@ -88,6 +88,33 @@ def curve_groups(names: list[str]) -> list[tuple[str, list[str]]]:
     return [(label, members) for label, members in groups.items() if members]
 
 
+def lip_sync_figure(sync: dict) -> dict | None:
+    """The score of every offset searched against the null band (its mean +- 2 standard deviations), and the
+    offset reported; None for a clip measured before the curve was kept."""
+    offsets, scores = sync.get("curve_offsets_ms"), sync.get("curve_scores")
+    if not offsets or not scores:
+        return None
+    mean, std = sync.get("null_mean"), sync.get("null_std")
+    data = []
+    if mean is not None and std is not None:
+        data += [{"type": "scatter", "mode": "lines", "x": offsets, "y": [mean + 2 * std] * len(offsets),
+                  "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False},
+                 {"type": "scatter", "mode": "lines", "x": offsets, "y": [mean - 2 * std] * len(offsets),
+                  "fill": "tonexty", "fillcolor": "rgba(90,100,117,0.2)", "line": {"width": 0},
+                  "name": "audio shifted by a second or more (mean ± 2 sd)"}]
+    data.append({"type": "scatter", "mode": "lines+markers", "x": offsets, "y": scores, "name": "this clip's audio",
+                 "line": {"color": "#2d5bd1"}, "marker": {"size": 4}})
+    shapes = []
+    if sync.get("offset_ms") is not None:
+        shapes.append({"type": "line", "x0": sync["offset_ms"], "x1": sync["offset_ms"], "yref": "paper", "y0": 0,
+                       "y1": 1, "line": {"color": "#1f7a3a", "dash": "dot"}})
+    return {"data": data, "layout": {
+        "title": {"text": "Lip sync: fit of mouth to audio at each offset"}, "height": 260, "shapes": shapes,
+        "margin": {"t": 36, "r": 10, "b": 45, "l": 55}, "legend": {"orientation": "h", "y": -0.35},
+        "xaxis": {"title": {"text": "offset (ms; positive: audio late)"}},
+        "yaxis": {"title": {"text": "held-out r"}}}}
+
+
 def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
     clip = access.get_clip(request.user, pk)
     meta = _metadata(clip)
@@ -104,6 +131,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "previous": previous, "following": following, "position": position, "total": total,
         "list_query": query.urlencode(), "curve_groups": curve_groups(curve_names), "feature_names": feature_names,
         "head_pose_names": meta.get("head_pose_names", []),
+        "lip_sync_figure": lip_sync_figure(meta.get("lip_sync") or {}),
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
         "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
         "files": [(role_name, clip.files.get(role_name)) for role_name in PAYLOAD_ROLES],

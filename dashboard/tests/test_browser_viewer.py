@@ -133,6 +133,9 @@ def test_curve_pickers_show_what_is_chosen_and_head_pose_gets_its_own_axis(page,
     clip = live_lab["talks"].clips.order_by("name").first()
     page.goto(f"{live_server.url}/clips/{clip.pk}/")
     page.wait_for_selector("#chart-controls[data-ready='1']")
+    # issue #20 (5): the lip-sync curve of every offset searched, drawn with its null band
+    page.wait_for_function("(document.getElementById('lip-sync-chart') || {}).data !== undefined")
+    assert page.evaluate("document.getElementById('lip-sync-chart').data[2].x.length") == 51
     chips = page.locator("#curve-chips .chip").all_inner_texts()
     assert "jawOpen ×" in chips and "rms ×" in chips
     groups = page.locator("#curve-picker details.group summary").all_inner_texts()

@@ -132,3 +132,35 @@ def test_missing_clip_files_give_a_readable_error(client, lab, talk3_dataset, tm
     assert response.status_code == 404
     assert response.json()["error"] == f"the clip's data cannot be read: {clip.name}_blendshapes_qc.csv is missing"
     assert client.get(reverse("clip_file", args=[clip.pk, "blendshapes"])).status_code == 404
+
+
+def test_the_viewer_draws_the_lip_sync_curve_against_its_null_band_and_gives_frames_both_ways(client, lab):
+    """Issue #20 (5): the score of every offset searched, kept per clip, is drawn with the null band; the offset
+    in frames is given in our sign and in syncnet_python's."""
+    import json
+    import re
+
+    from pipeline.dataset.clip_files import ClipFiles
+
+    clip = lab["talks"].clips.order_by("name").first()
+    meta_path = ClipFiles(clip.video.root, clip.name).metadata
+    original = meta_path.read_text()
+    meta = json.loads(original)
+    sync = meta["lip_sync"]
+    assert len(sync["curve_offsets_ms"]) == len(sync["curve_scores"]) == 51  # written by make_dataset
+    meta["lip_sync"].update(offset_ms=-80.0, offset_frames=-2, syncnet_offset_frames=2, null_mean=0.1, null_std=0.05)
+    try:
+        meta_path.write_text(json.dumps(meta))
+        login(client, "vic")
+        html = client.get(reverse("clip_detail", args=[clip.pk])).content.decode()
+    finally:
+        meta_path.write_text(original)
+    figure = json.loads(re.search(r'<script id="lip-sync-figure" type="application/json">(.*?)</script>', html,
+                                  re.S).group(1))
+    curve = figure["data"][-1]
+    assert curve["x"] == sync["curve_offsets_ms"] and curve["y"] == sync["curve_scores"]
+    assert figure["data"][0]["y"][0] == pytest.approx(0.2) and figure["data"][1]["y"][0] == pytest.approx(0.0)
+    assert figure["layout"]["shapes"][0]["x0"] == -80.0
+    fps = f"{clip.fps:.2f}".rstrip("0").rstrip(".")
+    assert (f"Offset -2 frames at {fps} fps (positive: audio late); syncnet_python's convention: 2 "
+            "(positive: audio early)") in html

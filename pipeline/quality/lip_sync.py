@@ -17,6 +17,13 @@ the search window), ``in_sync`` (offset within
 the ITU-R BT.1359 acceptability window: audio at most 90 ms early, 185 ms late),
 ``offset`` (a reliable offset outside it).  Positive offsets: the sound comes after
 the mouth movement (audio late).
+
+Offsets are also given in frames at the clip's frame rate, in both conventions: ours
+(``offset_frames``, positive: audio late) and syncnet_python's (``syncnet_offset_frames``,
+the opposite sign: its ``evaluate`` compares video frame i with audio frames i-vshift..i+vshift
+and reports ``vshift - argmin``, so audio that lags by d frames gives -d).  The score of every
+offset searched is kept (``curve_offsets_ms``, ``curve_scores``) with the null's mean and spread,
+so the viewer can draw the curve against its null band.
 """
 from __future__ import annotations
 
@@ -61,6 +68,10 @@ class LipSync:
     null_mean: float | None = None
     null_std: float | None = None
     best_offset_ms: float | None = None  # where the search peaked, reliable or not
+    offset_frames: int | None = None  # offset_ms in frames at the clip's frame rate (positive: audio late)
+    syncnet_offset_frames: int | None = None  # the same in syncnet_python's sign (positive: audio early)
+    curve_offsets_ms: list[float] | None = None  # every offset searched ...
+    curve_scores: list[float] | None = None  # ... and its held-out r (the null: null_mean, null_std)
     method: str = ("held-out r of a per-clip ridge regression from log-mel context to lip opening, per offset; "
                    "confidence = z-score against circularly shifted audio")
 
@@ -143,11 +154,13 @@ def estimate_lip_sync(mouth: np.ndarray, times_s: np.ndarray, context: np.ndarra
     scores = np.array([held_out_r(design(o)[ok], y, params.folds, params.ridge) for o in offsets])
     best = int(np.argmax(scores))
     frame_s = float(np.median(np.diff(times)))
+    curve = dict(curve_offsets_ms=[round(float(o) * 1000, 1) for o in offsets],
+                 curve_scores=[round(float(v), 4) for v in scores])
     min_shift = int(np.ceil(params.min_null_shift_s / frame_s))
     span = times.size - 2 * min_shift
     if span <= 0:
         return LipSync(None, None, "no_reliable_offset", round(float(scores[best]), 4),
-                       best_offset_ms=round(float(offsets[best]) * 1000, 1))
+                       best_offset_ms=round(float(offsets[best]) * 1000, 1), **curve)
     shifts = np.unique(min_shift + np.linspace(0, span, params.null_shifts).astype(int))
     x0 = design(float(offsets[best]))
     null = np.array([held_out_r(np.roll(x0, s, axis=0)[ok], y, params.folds, params.ridge) for s in shifts])
@@ -155,10 +168,11 @@ def estimate_lip_sync(mouth: np.ndarray, times_s: np.ndarray, context: np.ndarra
     confidence = (float(scores[best]) - mean) / std
     offset_ms = float(offsets[best]) * 1000.0
     common = dict(confidence=round(confidence, 3), score=round(float(scores[best]), 4), null_mean=round(mean, 4),
-                  null_std=round(std, 4), best_offset_ms=round(offset_ms, 1))
+                  null_std=round(std, 4), best_offset_ms=round(offset_ms, 1), **curve)
     if confidence < params.mismatch_confidence:
         return LipSync(None, verdict="mismatch", **common)
     if confidence < params.sync_confidence or scores[best] < params.min_score or best in (0, offsets.size - 1):
         return LipSync(None, verdict="no_reliable_offset", **common)
     verdict = "in_sync" if params.early_ms <= offset_ms <= params.late_ms else "offset"
-    return LipSync(round(offset_ms, 1), verdict=verdict, **common)
+    frames = int(round(offset_ms / 1000.0 / frame_s))
+    return LipSync(round(offset_ms, 1), verdict=verdict, offset_frames=frames, syncnet_offset_frames=-frames, **common)

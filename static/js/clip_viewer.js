@@ -271,5 +271,10 @@
     draw();
   });
   draw();
+  const lipFigure = document.getElementById("lip-sync-figure");
+  if (lipFigure) {  // the score of each offset against its null band (dashboard.clips.lip_sync_figure)
+    const figure = JSON.parse(lipFigure.textContent);
+    Plotly.newPlot(document.getElementById("lip-sync-chart"), figure.data, figure.layout, config);
+  }
   document.body.dataset.viewerReady = "1";
 })();

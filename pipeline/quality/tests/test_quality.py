@@ -115,6 +115,14 @@ def test_lip_sync_of_a_genuine_clip_and_its_delays(tracked):
         moved = lip_sync_of(tracked, "retalk_face2.mp4", delay_s=delay)
         assert moved.offset_ms is not None
         assert moved.offset_ms - genuine.offset_ms == pytest.approx(delay * 1000, abs=50)
+        # issue #20 (5): in frames at the clip's rate, ours positive when the audio is late, syncnet's opposite
+        frame_ms = 1000 * float(np.median(np.diff(tracked("retalk_face2.mp4")[0])))
+        assert moved.offset_frames == round(moved.offset_ms / frame_ms) and moved.syncnet_offset_frames == -moved.offset_frames
+        if delay > 0:
+            assert moved.offset_frames > genuine.offset_frames and moved.syncnet_offset_frames < genuine.syncnet_offset_frames
+        # the curve of every offset searched peaks where the offset is
+        curve = dict(zip(moved.curve_offsets_ms, moved.curve_scores))
+        assert len(curve) == 51 and max(curve, key=curve.get) == moved.offset_ms
     # an offset at the edge of the +-500 ms search is never reported as a number
     edge = lip_sync_of(tracked, "retalk_face2.mp4", delay_s=0.6)
     assert edge.offset_ms is None and edge.verdict in ("no_reliable_offset", "mismatch")
