@@ -165,6 +165,10 @@ class Links:
     def clip(self, clip_id: float) -> str:
         return self.clip_pattern.format(int(clip_id))
 
+    def table_where(self, **values: str) -> str:
+        """The clip table with the report's filter and these exact values (sync=mismatch, say)."""
+        return f"{self.table_url}?{urlencode({**self.query, **values})}"
+
     def table(self, **bounds: tuple[float, float, bool]) -> str:
         """Clips with lo <= value < hi (<= hi when the bin is closed) per key, inside the current filter."""
         query = dict(self.query)
@@ -357,6 +361,21 @@ def below_threshold_figure(columns: ClipColumns, ids: np.ndarray, links: Links, 
     if not len(ids):
         layout["annotations"] = [_note("no clip under the threshold")]
     return {"data": [trace], "layout": layout}
+
+
+def verdict_figure(counts: dict[str, int], links: Links) -> dict:
+    """Clips per lip-sync verdict, in words, best first; a bar lists its clips in the table."""
+    from catalog.filters import SYNC_RANK, VERDICT_WORDS
+
+    codes = [c for c in SYNC_RANK if counts.get(c)] + ([""] if counts.get("") else [])
+    return {"data": [{"type": "bar", "x": [VERDICT_WORDS.get(c, "not measured") for c in codes],
+                      "y": [counts[c] for c in codes], "customdata": [links.table_where(sync=c) for c in codes if c]
+                      + ([""] if "" in codes else []),
+                      "marker": {"color": ["#1f7a3a" if c == "in_sync" else "#b3261e" if c == "mismatch" else "#5b6475"
+                                           for c in codes]},
+                      "hovertemplate": "%{x}: %{y} clips<extra>click to list them</extra>"}],
+            "layout": {"title": {"text": "Lip-sync verdicts"}, "height": 300, "yaxis": {"title": {"text": "clips"}},
+                       "margin": {"t": 40, "r": 10, "b": 45, "l": 50}}}
 
 
 def _note(text: str) -> dict:

@@ -325,3 +325,16 @@ def test_the_vocabulary_migration_keeps_every_value(live_lab):
     clip = Clip.objects.select_related("video").get(pk=clip.pk)
     assert (clip.lip_sync_offset_ms, clip.lip_sync_offset_abs_ms, clip.lip_sync_confidence,
             clip.video.source_name) == values
+
+
+def test_the_report_counts_clips_per_verdict_and_a_bar_lists_them(client, lab):
+    """Issue #20 (6): a chart of the verdicts, in words, best first; a bar's link lists exactly its clips."""
+    talks = lab["talks"]
+    clips = list(talks.clips.order_by("name"))
+    for clip, verdict in zip(clips, ("mismatch", "in_sync", "in_sync")):
+        Clip.objects.filter(pk=clip.pk).update(lip_sync_verdict=verdict)
+    client.force_login(lab["users"]["vic"])
+    verdicts = figures(client.get(reverse("dataset_report", args=[talks.pk])))["verdicts"]
+    bar = verdicts["data"][0]
+    assert bar["x"] == ["in sync", "audio does not match"] and bar["y"] == [2, 1]
+    assert listed(client, bar["customdata"][0]) == 2 and listed(client, bar["customdata"][1]) == 1
