@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from catalog.models import Clip
+from pipeline.dataset.clip_files import inside
 
 
 def safe_part(text: str) -> str:
@@ -55,6 +56,8 @@ def _relative(clip: Clip, role: str, path: Path | None) -> str | None:
     entry = (clip.files or {}).get(role)
     if entry is not None:
         text = entry.get("path") or ""
+        if not inside(clip.video.root, text):
+            return role  # a row pointing outside its folder: named by its role, never by the path it gives
     elif path is not None:
         text = path.relative_to(clip.video.root).as_posix()  # the metadata file (not listed in ``files``)
     else:
