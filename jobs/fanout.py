@@ -80,8 +80,7 @@ def clip_beat(task_pk: int, claim: str, video_pk: int, run_token: str):
     def beat() -> bool:
         now = timezone.now()
         ClipTask.objects.filter(pk=task_pk, token=claim).update(heartbeat=now)
-        return bool(Video.objects.filter(pk=video_pk, run_token=run_token, status=Video.Status.RUNNING).update(
-            heartbeat=now))
+        return bool(state.this_attempt(video_pk, run_token).update(heartbeat=now))
     return beat
 
 
@@ -130,8 +129,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
     from pipeline.dataset.clip_plan import PLAN_DIR, job_from_plan
     from pipeline.dataset.options import dataset_params
 
-    this_attempt = Video.objects.filter(pk=video_id, status=Video.Status.RUNNING, run_token=run_token)
-    if not with_db_retry(this_attempt.exists):
+    if not with_db_retry(state.this_attempt(video_id, run_token).exists):
         with_db_retry(lambda: settle(video_id, run_token))
         return "the video's job is no longer this attempt (cancelled, retried or finished)"
     task = claim_clip(video_id, run_token)
@@ -159,7 +157,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
     def record() -> None:  # repeatable: every write is conditional on this clip attempt's claim
         ClipTask.objects.filter(pk=task.pk, token=task.token).update(status=status, error=error, record=metadata)
         left = unfinished(video_id, run_token).count()
-        Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).update(
+        state.this_attempt(video_id, run_token).update(
             clips_done=F("clips_total") - left, heartbeat=timezone.now())
 
     with_db_retry(record)
@@ -176,7 +174,7 @@ def unfinished(video_id: int, run_token: str):
 def settle(video_id: int, run_token: str) -> None:
     """After a clip: finish the video if nothing is left, or let go of a cancelled attempt once it is idle."""
     left = unfinished(video_id, run_token)
-    running = Video.objects.filter(pk=video_id, run_token=run_token, status=Video.Status.RUNNING).exists()
+    running = state.this_attempt(video_id, run_token).exists()
     if running and not left.exists():
         finishing.finish_video(video_id, run_token)
     elif not running and not left.filter(status=ClipTask.Status.RUNNING).exists():

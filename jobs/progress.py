@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
-from catalog.models import Video
+from jobs.state import this_attempt
 
 
 class JobCancelled(Exception):
@@ -26,7 +26,6 @@ class VideoProgress:
         if not force and not fields and now - self.last_write < settings.JOB_HEARTBEAT_SECONDS:
             return
         self.last_write = now
-        updated = Video.objects.filter(pk=self.video_id, status=Video.Status.RUNNING, run_token=self.token).update(
-            heartbeat=timezone.now(), **fields)
+        updated = this_attempt(self.video_id, self.token).update(heartbeat=timezone.now(), **fields)
         if not updated:  # cancelled, retried or taken over meanwhile: this attempt no longer owns the job
             raise JobCancelled()
