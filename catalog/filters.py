@@ -74,10 +74,10 @@ SORTABLE = {
     **{key: m.field for key, m in METRICS.items() if m.in_json},
 }
 SYNC_CHOICES = [("", "any"), ("in_sync", "in sync"), ("offset", "offset"), ("mismatch", "audio does not match"),
-                ("no_reliable_offset", "no reliable offset")]
+                ("too_short", "too short to tell"), ("no_reliable_offset", "no reliable offset")]
 VERDICT_WORDS = {code: words for code, words in SYNC_CHOICES if code}  # what the table and the viewer say
 # "Lip sync" sorts by verdict (in sync first, then offset, unsure, mismatched, unmeasured), then confidence.
-SYNC_RANK = ("in_sync", "offset", "no_reliable_offset", "mismatch")
+SYNC_RANK = ("in_sync", "offset", "too_short", "no_reliable_offset", "mismatch")
 SYNC_ORDER = Case(*(When(lip_sync_verdict=code, then=Value(rank)) for rank, code in enumerate(SYNC_RANK)),
                   default=Value(len(SYNC_RANK)), output_field=IntegerField())
 

@@ -53,7 +53,8 @@ def read_manifest(folder: Path) -> list[dict]:
     return lines
 
 
-REPORT_KEYS = ("source_duration_s", "totals", "score", "dropped_segments", "failed_clips", "recommendations", "params")
+REPORT_KEYS = ("source_duration_s", "totals", "score", "dropped_segments", "failed_clips", "recommendations", "params",
+               "lip_sync")
 
 
 def read_report(folder: Path) -> dict:

@@ -88,9 +88,10 @@ def curve_groups(names: list[str]) -> list[tuple[str, list[str]]]:
     return [(label, members) for label, members in groups.items() if members]
 
 
-def lip_sync_figure(sync: dict) -> dict | None:
-    """The score of every offset searched against the null band (its mean +- 2 standard deviations), and the
-    offset reported; None for a clip measured before the curve was kept."""
+def lip_sync_figure(sync: dict, title: str = "Lip sync: how well the mouth follows the audio at each offset") -> dict | None:
+    """The score of every offset searched against the null band (foreign audio: mean +- 2 sd at one offset) and
+    the line the best offset must clear to be reliable (the null of the maximum over the whole search); None for
+    a clip measured before the curve was kept."""
     offsets, scores = sync.get("curve_offsets_ms"), sync.get("curve_scores")
     if not offsets or not scores:
         return None
@@ -101,18 +102,22 @@ def lip_sync_figure(sync: dict) -> dict | None:
                   "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False},
                  {"type": "scatter", "mode": "lines", "x": offsets, "y": [mean - 2 * std] * len(offsets),
                   "fill": "tonexty", "fillcolor": "rgba(90,100,117,0.2)", "line": {"width": 0},
-                  "name": "audio shifted by a second or more (mean ± 2 sd)"}]
-    data.append({"type": "scatter", "mode": "lines+markers", "x": offsets, "y": scores, "name": "this clip's audio",
+                  "name": "someone else's audio (mean ± 2 sd)"}]
+        if sync.get("threshold_z") is not None:
+            data.append({"type": "scatter", "mode": "lines", "x": offsets, "y": [sync["threshold_z"] * std] * len(offsets),
+                         "line": {"color": "#b35c00", "dash": "dash", "width": 1},
+                         "name": "a reliable peak clears this"})
+    data.append({"type": "scatter", "mode": "lines+markers", "x": offsets, "y": scores, "name": "this audio",
                  "line": {"color": "#2d5bd1"}, "marker": {"size": 4}})
     shapes = []
     if sync.get("offset_ms") is not None:
         shapes.append({"type": "line", "x0": sync["offset_ms"], "x1": sync["offset_ms"], "yref": "paper", "y0": 0,
                        "y1": 1, "line": {"color": "#1f7a3a", "dash": "dot"}})
     return {"data": data, "layout": {
-        "title": {"text": "Lip sync: fit of mouth to audio at each offset"}, "height": 260, "shapes": shapes,
+        "title": {"text": title}, "height": 260, "shapes": shapes,
         "margin": {"t": 36, "r": 10, "b": 45, "l": 55}, "legend": {"orientation": "h", "y": -0.35},
         "xaxis": {"title": {"text": "offset (ms; positive: audio late)"}},
-        "yaxis": {"title": {"text": "held-out r"}}}}
+        "yaxis": {"title": {"text": "mean correlation"}}}}
 
 
 def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:

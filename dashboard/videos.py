@@ -75,7 +75,20 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                                       "can_reprocess": service.video_folder(video) is not None,
                                                       "can_edit": role in (Role.MEMBER, Role.ADMIN),
                                                       "lowest": lowest_clips(video), "took": took(video),
-                                                      "run_settings": run_settings(video)})
+                                                      "run_settings": run_settings(video),
+                                                      "sync": recording_sync(video)})
+
+
+def recording_sync(video) -> dict | None:
+    """The recording's pooled lip sync (its report's), with its curve as a figure; None before it was measured."""
+    from dashboard.clips import lip_sync_figure
+    from catalog.filters import VERDICT_WORDS
+
+    sync = (video.report or {}).get("lip_sync")
+    if not isinstance(sync, dict) or not sync.get("verdict"):
+        return None
+    return {**sync, "words": VERDICT_WORDS.get(sync["verdict"], sync["verdict"]),
+            "figure": lip_sync_figure(sync, "This recording's clips pooled: fit of mouth to audio at each offset")}
 
 
 def video_status(request: HttpRequest, pk: int) -> JsonResponse:

@@ -378,6 +378,24 @@ def verdict_figure(counts: dict[str, int], links: Links) -> dict:
                        "margin": {"t": 40, "r": 10, "b": 45, "l": 50}}}
 
 
+def recording_offsets_figure(reports: list[dict]) -> dict:
+    """The A/V offset of each recording (its clips pooled), where it is reliable: how a dataset's sources drift."""
+    syncs = [r.get("lip_sync") for r in reports if isinstance(r, dict) and isinstance(r.get("lip_sync"), dict)]
+    offsets = [s["offset_ms"] for s in syncs if s.get("offset_ms") is not None]
+    layout = {"title": {"text": "Audio offset per recording (pooled over its clips)"}, "height": 300,
+              "xaxis": {"title": {"text": "offset (ms; positive: audio late)"}},
+              "yaxis": {"title": {"text": "recordings"}}, "margin": {"t": 40, "r": 10, "b": 45, "l": 50},
+              "shapes": [{"type": "rect", "x0": -90, "x1": 185, "yref": "paper", "y0": 0, "y1": 1,
+                          "fillcolor": "rgba(31,122,58,0.08)", "line": {"width": 0}}]}
+    unreliable = len(syncs) - len(offsets)
+    if not offsets:
+        layout["annotations"] = [_note(f"no recording has a reliable offset yet ({unreliable} measured)")]
+    elif unreliable:
+        layout["annotations"] = [{**_note(f"{unreliable} recording(s) without a reliable offset"), "y": 1.0}]
+    return {"data": [{"type": "histogram", "x": offsets, "xbins": {"size": 20},
+                      "hovertemplate": "%{x} ms: %{y} recordings<extra></extra>"}], "layout": layout}
+
+
 def _note(text: str) -> dict:
     return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
             "font": {"size": 14, "color": "#5b6475"}}

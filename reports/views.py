@@ -26,7 +26,7 @@ from reports.data import (
     lowest_ids,
     report_columns,
     score_vs_duration_figure,
-    verdict_figure,
+    verdict_figure, recording_offsets_figure,
 )
 from weblib.errors import bad_request
 
@@ -119,7 +119,7 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         "active": {k: v for k, v in form.active().items() if k not in ("sort", "video") and (k, v) != ("rejected", "exclude")},
         "summary": _summary(columns, under, links.table(score=(0.0, threshold, False)), dropped_rows),
         "figures": _figures(columns, links, names, threshold, low_ids, video, dropped_rows,
-                            dict(clips.order_by().values_list("lip_sync_verdict").annotate(n=Count("id")))),
+                            dict(clips.order_by().values_list("lip_sync_verdict").annotate(n=Count("id"))), videos),
         "lowest": _lowest_rows(clips, low_ids[:50], names, links),
         "dropped_rows": [r for r in dropped_rows if r["dropped"] or r["failed"]][:100],
         "dropped_segments": video.report.get("dropped_segments") or [] if video else [],
@@ -148,13 +148,15 @@ def _point_names(clips, columns, low_ids) -> dict[int, str]:
 
 
 def _figures(columns, links: Links, names: dict[int, str], threshold: float, low_ids, video: Video | None,
-             dropped_rows: list[dict], verdicts: dict[str, int]) -> list[tuple[str, dict]]:
+             dropped_rows: list[dict], verdicts: dict[str, int], videos=()) -> list[tuple[str, dict]]:
     dropped_segments = video.report.get("dropped_segments") or [] if video else None
     figures = [("score", histogram_figure(columns, "score", links, "Quality score distribution", threshold)),
                ("score-duration", score_vs_duration_figure(columns, links, names)),
                ("face-timeline", face_rate_timeline_figure(columns, links, names, dropped_segments, per_clip=bool(video))),
                ("under", below_threshold_figure(columns, low_ids, links, names, threshold)),
                ("verdicts", verdict_figure(verdicts, links))]
+    if not video:
+        figures.append(("recording-offsets", recording_offsets_figure([v.report for v in videos])))
     figures += [(f"hist-{key}", histogram_figure(columns, key, links, title)) for key, title in COMPONENTS.items()]
     if not video and any(r["dropped"] for r in dropped_rows):
         video_url = reverse("video_report", args=[0]).replace("/0/", "/{}/")

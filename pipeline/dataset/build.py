@@ -30,13 +30,14 @@ from pipeline.orphan_guard import exit_with_parent
 from pipeline.media.probe import probe
 from pipeline.progress import ProgressFactory, silent
 from pipeline.quality.qc import QcParams
+from pipeline.dataset.recording_sync import pool_clips
 from pipeline.dataset.report import write_reports
 from pipeline.audio.segment import SegmentParams, Span, segment_speech
 from pipeline.face.smoothing import make_smoother
 
 # Bumped whenever the pipeline's output for the same input and parameters changes, so a rerun
 # rebuilds clips written by an older version instead of mixing the two in one dataset.
-DATA_VERSION = 2
+DATA_VERSION = 3
 AUDIO_SHORTER_TOLERANCE_S = 0.5
 HEARTBEAT_S = 5.0  # while clips run, the progress callback hears from us at least this often
 
@@ -170,10 +171,13 @@ def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dic
     """Write the manifest and the reports from every complete clip (and the failures), in clip order."""
     clips = [results[i] for i in sorted(results)]
     failed = sorted(failed, key=lambda f: f["clip"])
+    t = time.perf_counter()
+    recording, clips = pool_clips(plan.root, clips)
+    plan.stages["lip_sync_pooling"] = time.perf_counter() - t
     manifest = write_manifest(plan.root, clips)
     plan.stages["total"] = time.perf_counter() - plan.started
     report = write_reports(plan.root, plan.source_name, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
-                           plan.params, plan.stages, plan.padding)
+                           plan.params, plan.stages, plan.padding, recording)
     return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped,
                          len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding,
                          manifest)

@@ -17,8 +17,16 @@ if TYPE_CHECKING:
 
 
 def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], params: "DatasetParams",
-                    audio_padding: list[dict] = ()) -> list[str]:
+                    audio_padding: list[dict] = (), lip_sync: dict | None = None) -> list[str]:
     tips: list[str] = []
+    if lip_sync and lip_sync.get("verdict") in ("in_sync", "offset") and lip_sync.get("offset_ms"):
+        tips.append(f"The recording's audio is {abs(lip_sync['offset_ms']):.0f} ms "
+                    f"{'late' if lip_sync['offset_ms'] > 0 else 'early'} against the mouth (pooled over "
+                    f"{lip_sync['clips']} clip(s), false-alarm probability {lip_sync['false_alarm_p']:.2g}): "
+                    "--correct_av_offset writes the clips with the audio shifted by it.")
+    if lip_sync and lip_sync.get("verdict") == "too_short":
+        tips.append(f"Lip sync cannot be decided from {lip_sync['duration_s']:.0f} s of speech; about "
+                    f"{lip_sync['needed_s']:.0f} s of this speaker would decide it.")
     for gap in audio_padding:
         tips.append(f"The source has no audio from {gap['start_s']:.2f} s to {gap['end_s']:.2f} s "
                     f"({gap['duration_s']:.1f} s): treated as silence, no clip was cut from it.")
@@ -33,9 +41,9 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
         tips.append(f"{verdicts.count('mismatch')} clip(s): the audio does not match the face (the mouth moves no more "
                     "with it than with shifted audio): the audio may belong to someone else or be dubbed; exclude them.")
     if verdicts.count("no_reliable_offset"):
-        tips.append(f"{verdicts.count('no_reliable_offset')} clip(s) have no reliable lip-sync offset: the audio could "
-                    "not be verified against the mouth (short clip, little articulation, or audio that does not "
-                    "belong to the face); review them before training.")
+        tips.append(f"{verdicts.count('no_reliable_offset')} clip(s) have no reliable lip-sync offset: the evidence is "
+                    "ambiguous (little articulation, or audio that does not clearly belong to the face); review them "
+                    "before training.")
     if verdicts.count("offset"):
         tips.append(f"{verdicts.count('offset')} clip(s) have a reliable audio offset outside the ITU-R BT.1359 "
                     "window (90 ms early to 185 ms late): check the source's audio sync.")
@@ -67,7 +75,7 @@ def plotly_text(text: str) -> str:
 
 def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
-                 audio_padding: list[dict] = ()) -> dict:
+                 audio_padding: list[dict] = (), lip_sync: dict | None = None) -> dict:
     scores = np.array([c["quality_score"] for c in clips], dtype=float)
     speech = sum(c["duration_s"] for c in clips)
     return {
@@ -111,7 +119,8 @@ def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmen
         "segmentation": {"speech_level_dbfs": segmentation.speech_level_db, "energy_floor_dbfs": segmentation.floor_db,
                          "speech_runs": [[round(s.start_s, 3), round(s.end_s, 3)] for s in segmentation.speech_runs]},
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
-        "recommendations": recommendations(clips, failed, segmentation.dropped, params, audio_padding),
+        "recommendations": recommendations(clips, failed, segmentation.dropped, params, audio_padding, lip_sync),
+        "lip_sync": lip_sync,
     }
 
 
@@ -169,8 +178,9 @@ td,th{{border:1px solid #d9dde5;padding:.2rem .5rem;font-size:.9rem}}th{{backgro
 
 def write_reports(root: Path, source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                   clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
-                  audio_padding: list[dict] = ()) -> dict:
-    report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages, audio_padding)
+                  audio_padding: list[dict] = (), lip_sync: dict | None = None) -> dict:
+    report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages, audio_padding,
+                          lip_sync)
     with atomic_output(root / "dataset_report.json") as fh:
         json.dump(report, fh, indent=1)
     with atomic_output(root / "dataset_report.html") as fh:

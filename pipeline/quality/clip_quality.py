@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.face.blendshape_names import MEDIAPIPE_NAMES
 from pipeline.face.face_geometry import GEOMETRY_NAMES
 from pipeline.quality.lip_sync import LipSync, LipSyncParams, estimate_lip_sync
 from pipeline.quality.qc import QcParams, QcResult, run_qc
@@ -33,8 +34,9 @@ def assess_clip(raw: np.ndarray, face: np.ndarray, times_s: np.ndarray, pose: np
                 weights: dict[str, float] | None = None) -> ClipQuality:
     """QC of one clip. ``audio`` is 16 kHz audio around the clip; ``audio_start_s`` the clip time of its first sample."""
     repair = run_qc(raw, face, times_s, qc)
-    mouth = geometry[:, GEOMETRY_NAMES.index("lip_gap")]
-    sync = estimate_lip_sync(mouth, times_s, audio, audio_start_s, sample_rate, lip)
+    lip_gap = geometry[:, GEOMETRY_NAMES.index("lip_gap")].astype(np.float64)
+    jaw_open = np.where(face, raw[:, MEDIAPIPE_NAMES.index("jawOpen")], np.nan).astype(np.float64)
+    sync = estimate_lip_sync(times_s, lip_gap, jaw_open, audio, audio_start_s, sample_rate, lip)
     inputs = QualityInputs(raw=raw, face=face, times_s=times_s, pose=pose, geometry=geometry, speech=speech,
                            visual=visual, lip_sync=sync)
     quality = {**repair.report(), **compute_metrics(inputs), "lip_sync_verdict": sync.verdict}

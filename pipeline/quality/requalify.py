@@ -93,5 +93,8 @@ def requalify_folder(root: str | os.PathLike[str], source: str | os.PathLike[str
                     progress(k + 1, len(names))
         finally:
             counter.close()
+    from pipeline.dataset.recording_sync import pool_clips
+
+    _, done = pool_clips(root, done)
     write_manifest(root, done)
     return done

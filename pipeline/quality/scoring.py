@@ -84,7 +84,7 @@ def c_lip_sync(q: Mapping) -> float | None:
     if verdict == "mismatch":
         return 0.0
     strength = _ramp(confidence or 0.0, 0.0, GOOD_LIP_SYNC_CONFIDENCE)
-    return {"in_sync": 1.0, "offset": 0.5, "no_reliable_offset": 0.5}.get(verdict, 0.5) * (0.5 + 0.5 * strength)
+    return {"in_sync": 1.0, "offset": 0.5, "no_reliable_offset": 0.5, "too_short": 0.5}.get(verdict, 0.5) * (0.5 + 0.5 * strength)
 
 
 def c_face_speaking(q: Mapping) -> float | None:
