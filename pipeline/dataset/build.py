@@ -30,6 +30,7 @@ from pipeline.orphan_guard import exit_with_parent
 from pipeline.media.probe import probe
 from pipeline.progress import ProgressFactory, silent
 from pipeline.quality.qc import QcParams
+from pipeline.dataset.av_correction import correct_clip, correction_for
 from pipeline.dataset.recording_sync import pool_clips
 from pipeline.dataset.report import write_reports
 from pipeline.audio.segment import SegmentParams, Span, segment_speech
@@ -52,11 +53,13 @@ class DatasetParams:
     model: str | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     pad_short_audio: bool = False  # keep a recording whose audio ends early; the rest is silence, never a clip
+    correct_av_offset: bool = False  # shift every clip's audio by the recording's reliable lip-sync offset
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
                 "qc": asdict(self.qc), "quality_threshold": self.quality_threshold, "encode": asdict(self.encode),
-                "pad_short_audio": self.pad_short_audio, "data_version": DATA_VERSION}
+                "pad_short_audio": self.pad_short_audio, "correct_av_offset": self.correct_av_offset,
+                "data_version": DATA_VERSION}
 
 
 @dataclass
@@ -173,6 +176,14 @@ def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dic
     failed = sorted(failed, key=lambda f: f["clip"])
     t = time.perf_counter()
     recording, clips = pool_clips(plan.root, clips)
+    offset = correction_for(recording) if plan.params.correct_av_offset else None
+    if offset is not None:  # the clips again with the audio shifted, then measured again
+        features = FeatureParams(f0_method=plan.params.f0_method)
+        clips = [correct_clip(plan.root, meta, plan.source, plan.audio, offset, features) for meta in clips]
+        measured = recording
+        recording, clips = pool_clips(plan.root, clips)
+        recording = {**recording, "corrected_ms": offset, "before_correction": {
+            k: measured[k] for k in ("verdict", "offset_ms", "confidence", "false_alarm_p")}}
     plan.stages["lip_sync_pooling"] = time.perf_counter() - t
     manifest = write_manifest(plan.root, clips)
     plan.stages["total"] = time.perf_counter() - plan.started

@@ -33,6 +33,7 @@ ROLES: tuple[FileRole, ...] = (
     FileRole("blendshapes_qc", "data", "_blendshapes_qc.csv", "text/csv", "blendshapes after QC (csv)"),
     FileRole("audio_features", "data", "_audio_features.npz", "application/octet-stream", "audio features (npz)"),
     FileRole("quality_mask", "data", "_quality_mask.npy", "application/octet-stream", "quality mask (npy)"),
+    FileRole("face", "data", "_face.npz", "application/octet-stream", "face box, landmarks and pose per frame (npz)"),
     FileRole("metadata", "data", "_metadata.json", "application/json", "metadata (json)"),
 )
 ROLE_NAMES = tuple(role.name for role in ROLES)
@@ -76,6 +77,10 @@ class ClipFiles:
         return self.path("quality_mask")
 
     @property
+    def face(self) -> Path:
+        return self.path("face")
+
+    @property
     def metadata(self) -> Path:
         return self.path("metadata")
 
@@ -92,8 +97,9 @@ def clip_name(index: int) -> str:
 
 
 def describe_files(files: ClipFiles) -> dict[str, dict]:
+    """What the metadata lists: every payload file the clip has (a clip of an older version may lack a role)."""
     return {role: {"path": files.relative(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-            for role, p in files.payload().items()}
+            for role, p in files.payload().items() if p.exists()}
 
 
 def load_complete_metadata(files: ClipFiles, params_key: str) -> dict | None:

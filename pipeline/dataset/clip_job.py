@@ -24,6 +24,7 @@ from pipeline.dataset.clip_files import ClipFiles, describe_files
 from pipeline.dataset.clip_record import ClipRecord
 from pipeline.media.cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
 from pipeline.face.extract import track_frames
+from pipeline.face.face_data import face_arrays, write_face_data
 from pipeline.audio.features import DEFAULT_FEATURES, FeatureParams, compute_features
 from pipeline.media.frame_writers import CsvFrameWriter, FrameRecord
 from pipeline.face.landmarks import FaceLandmarkTracker
@@ -149,6 +150,7 @@ def _process_clip(job: ClipJob) -> dict:
     timings = {"decode_track_encode_s": time.perf_counter() - clock}
     table_meta = {"source": job.source_name, "fps": tracked.fps}
     write_table(files.blendshapes, tracked.records, table_meta)
+    write_face_data(files.face, face_arrays(tracked.records))
     clock = time.perf_counter()
     samples, feature_shapes, feature_params = write_audio(job, files, tracked)
     timings["features_s"] = time.perf_counter() - clock
@@ -204,17 +206,24 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
 
 def write_audio(job: ClipJob, files: ClipFiles, tracked: Tracked) -> tuple[np.ndarray, dict, dict]:
     """The clip's 16 kHz wav and its audio features at the frame times; (samples, feature shapes, params)."""
-    rate = job.audio.sample_rate
-    samples = job.audio.slice(tracked.start_s, tracked.end_s)
+    return write_clip_audio(files, job.audio, tracked.start_s, tracked.end_s, tracked.times, tracked.fps,
+                            job.feature_params)
+
+
+def write_clip_audio(files: ClipFiles, audio: AudioTrack, start_s: float, end_s: float, times: np.ndarray,
+                     fps: float, feature_params: FeatureParams) -> tuple[np.ndarray, dict, dict]:
+    """The wav of container time [start_s, end_s) and the audio features at the clip's frame times (clip time
+    0 = start_s), from ``audio`` (which covers the span with context either side)."""
+    rate = audio.sample_rate
+    samples = audio.slice(start_s, end_s)
     write_wav(files.audio, samples, rate)
-    context_start = job.audio.start_time_s - tracked.start_s  # clip time of the context's first sample
-    features = compute_features(job.audio.samples, rate, tracked.times, DEFAULT_FEATURES, job.feature_params,
-                                start_s=context_start)
-    feature_params = features.pop("_params")
+    context_start = audio.start_time_s - start_s  # clip time of the context's first sample
+    features = compute_features(audio.samples, rate, times, DEFAULT_FEATURES, feature_params, start_s=context_start)
+    feature_params_used = features.pop("_params")
     with atomic_output(files.audio_features, mode="wb") as fh:
-        np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(tracked.fps),
-                 params=np.array(json.dumps(feature_params)))
-    return samples, {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES}, feature_params
+        np.savez(fh, **features, sample_rate=np.int64(rate), fps=np.float64(fps),
+                 params=np.array(json.dumps(feature_params_used)))
+    return samples, {name: list(features[name].shape[1:]) for name in DEFAULT_FEATURES}, feature_params_used
 
 
 def write_qc(files: ClipFiles, tracked: Tracked, qc, table_meta: dict) -> None:

@@ -105,6 +105,11 @@ OPTIONS: tuple[Option, ...] = (
            "recording (the missing audio is silence, listed in the report, and no clip is cut from it)",
            labels={False: "refuse the recording", True: "keep it: missing audio is silence, no clip from it"},
            label="audio ends early"),
+    Option("correct_av_offset", bool, False, "where the recording's lip-sync offset (its clips pooled) is reliable "
+           "and not zero, write the clips with the audio shifted by it: the wav, the clip file's audio and the "
+           "features (recorded in each clip's metadata)",
+           labels={False: "keep the audio as recorded", True: "shift the audio to the mouth"},
+           label="correct A/V offset"),
     Option("quality_threshold", float, 60.0, "the report lists clips scoring below this", "", 0.0, 100.0, where=CLI),
     Option("video_preset", str, "ultrafast", "x264 preset of the clip files (slower presets: smaller files)",
            choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"), where=CLI),
@@ -147,7 +152,7 @@ def dataset_params(values: Mapping[str, object] | None = None, model: str | None
     return DatasetParams(segment=segment, smooth=o["smooth"], f0_method=o["f0"],
                          quality_threshold=o["quality_threshold"], qc=QcParams(max_gap_s=o["max_interp_gap"]),
                          model=model, encode=EncodeSettings(preset=o["video_preset"], crf=o["video_crf"]),
-                         pad_short_audio=o["pad_short_audio"])
+                         pad_short_audio=o["pad_short_audio"], correct_av_offset=o["correct_av_offset"])
 
 
 def add_arguments(parser) -> None:

@@ -72,7 +72,7 @@ def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker, s
             joined = smoother(joined, frame.time_s)
             values = np.clip(joined[: values.size], 0.0, 1.0)
             pose = joined[values.size:] if pose is not None else None
-        yield FrameRecord(frame.index, frame.time_s, True, values, pose, result.geometry)
+        yield FrameRecord(frame.index, frame.time_s, True, values, pose, result.geometry, result.landmarks, result.matrix)
 
 
 def extract_blendshapes(video: str | os.PathLike[str], output: str | os.PathLike[str], fmt: str = "csv",

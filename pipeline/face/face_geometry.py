@@ -16,9 +16,9 @@ RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 33, 263
 UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
 
 
-def face_geometry(landmarks, width: int, height: int) -> np.ndarray:
-    """(6,) float32 in GEOMETRY_NAMES order from one face's normalised landmarks."""
-    points = np.array([(p.x * width, p.y * height) for p in landmarks], dtype=np.float64)
+def face_geometry(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(6,) float32 in GEOMETRY_NAMES order from one face's normalised landmarks ((478, 3): x, y, z)."""
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2] * (width, height)
     interocular = float(np.linalg.norm(points[RIGHT_EYE_OUTER] - points[LEFT_EYE_OUTER]))
     lip_gap = float(np.linalg.norm(points[UPPER_LIP_INNER] - points[LOWER_LIP_INNER])) / max(interocular, 1e-6)
     x0, y0 = points.min(axis=0)

@@ -29,6 +29,8 @@ class FaceResult:
     head_pose: np.ndarray | None  # (3,) yaw, pitch, roll in degrees
     fresh_detection: bool = False  # found by the IMAGE-mode retry, not by tracking
     geometry: np.ndarray | None = None  # (6,) face_geometry.GEOMETRY_NAMES: size, lip gap, box in pixels
+    landmarks: np.ndarray | None = None  # (478, 3) float32: MediaPipe's normalised x, y (0-1 of the frame), z
+    matrix: np.ndarray | None = None  # (4, 4) float32: MediaPipe's facial transformation matrix
 
 
 NO_FACE = FaceResult(False, None, None)
@@ -137,11 +139,15 @@ class FaceLandmarkTracker:
                 raise ModelError(self.model.path, "the model's blendshape categories are not the 52 MediaPipe/ARKit names")
             self._names_checked = True
         scores = np.fromiter((c.score for c in categories), dtype=np.float32, count=len(categories))
-        pose = None
+        pose = matrix = None
         if result.facial_transformation_matrixes:
+            matrix = np.asarray(result.facial_transformation_matrixes[0], dtype=np.float32).reshape(4, 4)
             pose = np.asarray(yaw_pitch_roll(result.facial_transformation_matrixes[0]), dtype=np.float32)
-        geometry = face_geometry(result.face_landmarks[0], *size) if result.face_landmarks else None
-        return FaceResult(True, scores, pose, fresh, geometry)
+        landmarks = geometry = None
+        if result.face_landmarks:
+            landmarks = np.array([(p.x, p.y, p.z) for p in result.face_landmarks[0]], dtype=np.float32)
+            geometry = face_geometry(landmarks, *size)
+        return FaceResult(True, scores, pose, fresh, geometry, landmarks, matrix)
 
     def close(self) -> None:
         for landmarker in (self._video, self._image):

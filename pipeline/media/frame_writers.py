@@ -26,6 +26,8 @@ class FrameRecord:
     blendshapes: np.ndarray | None  # (52,) MEDIAPIPE_NAMES order
     head_pose: np.ndarray | None  # (3,) yaw, pitch, roll, degrees
     geometry: np.ndarray | None = None  # (6,) face_geometry.GEOMETRY_NAMES; not written by the table writers
+    landmarks: np.ndarray | None = None  # (478, 3) normalised; the clip's face file keeps them (pipeline.face.face_data)
+    matrix: np.ndarray | None = None  # (4, 4) facial transformation matrix; likewise
 
 
 def _num(value: float, digits: int = 6) -> str:

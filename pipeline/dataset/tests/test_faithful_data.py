@@ -32,8 +32,9 @@ def source_frames(path) -> list[tuple[float, np.ndarray]]:
                 for f in container.decode(video=0)]
 
 
-def bare_mediapipe(frames: list[tuple[float, np.ndarray]]) -> np.ndarray:
-    """(frames, 52) from a fresh VIDEO-mode FaceLandmarker, timestamps in ms from the first frame; NaN without a face."""
+def bare_mediapipe(frames: list[tuple[float, np.ndarray]], face_data: bool = False):
+    """(frames, 52) from a fresh VIDEO-mode FaceLandmarker, timestamps in ms from the first frame; NaN without a face.
+    ``face_data``: also its landmarks (frames, 478, 3) and transformation matrices (frames, 4, 4)."""
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
@@ -41,8 +42,11 @@ def bare_mediapipe(frames: list[tuple[float, np.ndarray]]) -> np.ndarray:
 
     options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(verify_model(None).path)),
                                            running_mode=vision.RunningMode.VIDEO, num_faces=1,
-                                           output_face_blendshapes=True)
+                                           output_face_blendshapes=True,
+                                           output_facial_transformation_matrixes=face_data)
     out = np.full((len(frames), 52), np.nan)
+    landmarks = np.full((len(frames), 478, 3), np.nan)
+    matrices = np.full((len(frames), 4, 4), np.nan)
     with vision.FaceLandmarker.create_from_options(options) as landmarker:
         origin = frames[0][0]
         for i, (t, rgb) in enumerate(frames):
@@ -50,7 +54,10 @@ def bare_mediapipe(frames: list[tuple[float, np.ndarray]]) -> np.ndarray:
                                                  int(round((t - origin) * 1000)))
             if result.face_blendshapes:
                 out[i] = [c.score for c in result.face_blendshapes[0]]
-    return out
+                landmarks[i] = [(p.x, p.y, p.z) for p in result.face_landmarks[0]]
+                if face_data:
+                    matrices[i] = np.asarray(result.facial_transformation_matrixes[0]).reshape(4, 4)
+    return (out, landmarks, matrices) if face_data else out
 
 
 def clip_rows(root, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -84,13 +91,31 @@ def test_blendshapes_equal_mediapipe_on_the_source_frames(media, talk3_dataset, 
         times, ours = clip_rows(dataset.root, clip["clip"])
         assert len(span) == len(times) == clip["frames"]
         assert np.allclose(times, [t - span[0][0] for t, _ in span], atol=1e-6)
-        reference = bare_mediapipe(span)
+        reference, landmarks, matrices = bare_mediapipe(span, face_data=True)
         found = ~np.isnan(reference).any(axis=1)
         assert found.sum() > 0.9 * len(span)
         assert not np.isnan(ours[found]).any(), "a face MediaPipe finds on a source frame is missing"
         assert max_difference(ours, reference) <= 1e-4
         # The same comparison one frame off must fail: the test sees misalignment.
         assert max_difference(ours[1:], reference[:-1]) > 1e-3
+        # issue #21: the clip's face file holds the same frames' landmarks (float16) and matrices, NaN without a face
+        from pipeline.face.face_data import read_face_data
+
+        face = read_face_data(dataset.root / "data" / f"{clip['clip']}_face.npz")
+        assert face["landmarks"].dtype == np.float16 and face["landmarks"].shape == (len(span), 478, 3)
+        assert np.allclose(face["time_s"], times, atol=1e-9)
+        both = found & face["face"]
+        assert both.sum() == found.sum()
+        stored = face["landmarks"].astype(np.float64)
+        assert np.abs(stored[both] - landmarks[both]).max() <= 1e-3
+        assert np.abs(stored[1:][both[1:] & both[:-1]] - landmarks[:-1][both[1:] & both[:-1]]).max() > 1e-3
+        assert np.abs(face["matrix"][both] - matrices[both]).max() <= 1e-4
+        assert np.isnan(stored[~face["face"]]).all() and np.isnan(face["box_px"][~face["face"]]).all()
+        height, width = span[0][1].shape[:2]
+        px = stored[both][:, :, :2] * (width, height)
+        box = face["box_px"][both][:, None, :]
+        assert (px[:, :, 0] >= box[:, :, 0] - 0.5).all() and (px[:, :, 0] <= box[:, :, 2] + 0.5).all()
+        assert (px[:, :, 1] >= box[:, :, 1] - 0.5).all() and (px[:, :, 1] <= box[:, :, 3] + 0.5).all()
 
 
 # --- audio features against librosa and pyworld -------------------------------------------------------------
