@@ -19,6 +19,9 @@ class Dataset(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     # component -> weight of this dataset's quality score; empty: pipeline.quality.scoring's default preset
     score_weights = models.JSONField(default=dict, blank=True)
+    # The last refit of the lip-sync audio-to-mouth model on this dataset (jobs.lip_sync_refit): scores, whether
+    # it was adopted, and where the adopted model lies; {} before any.
+    lip_sync_model = models.JSONField(default=dict, blank=True)
     # bumped whenever clip values change (import, re-scoring): the reports' cached columns follow it
     clips_version = models.PositiveBigIntegerField(default=0)
 

@@ -76,7 +76,9 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
                 else:  # deleted from disk behind the catalog's back: say so, never leave it out silently
                     missing.append(name)
             rows.append(clip_row(clip, folder))
-            lines.append(json.dumps({**rows[-1], "files": sent}) + "\n")  # paths inside the clip's folder
+            # a file an older clip never had (the face data before it existed, say) is named, never just left out
+            absent = [r for r in wanted if r != "metadata" and r not in (clip.files or {})]
+            lines.append(json.dumps({**rows[-1], "files": sent, **({"absent": absent} if absent else {})}) + "\n")
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()

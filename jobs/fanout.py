@@ -127,7 +127,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
     """The body of process_clip_task: claim the video's next queued clip and cut it."""
     from pipeline.dataset.clip_job import ClipFailed, process_clip
     from pipeline.dataset.clip_plan import PLAN_DIR, job_from_plan
-    from pipeline.dataset.options import dataset_params
+    from jobs.lip_sync_refit import video_params
 
     if not with_db_retry(state.this_attempt(video_id, run_token).exists):
         with_db_retry(lambda: settle(video_id, run_token))
@@ -146,7 +146,7 @@ def cut_clip(video_id: int, run_token: str) -> str:
             if not plan_file.is_file():  # a worker machine without the shared folder (or mounted elsewhere)
                 raise ClipFailed(f"worker {socket.gethostname()} cannot see {plan_file}: mount the shared DATA_DIR "
                                  "at the same path on every machine, then retry the job")
-            metadata = process_clip(job_from_plan(video.output_dir, index, dataset_params(video.params)))
+            metadata = process_clip(job_from_plan(video.output_dir, index, video_params(video)))
         except ClipFailed as exc:
             status, error = ClipTask.Status.FAILED, str(exc)
         except Exception as exc:  # noqa: BLE001 - one clip's crash must not sink the others (as make_dataset)

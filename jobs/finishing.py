@@ -9,9 +9,9 @@ from catalog.importer import import_folder
 from catalog.models import Video
 from jobs import state
 from jobs.carry_over import apply_carry_over
+from jobs.lip_sync_refit import maybe_refit, video_params
 from jobs.models import ClipTask
 from pipeline.errors import PipelineError
-from pipeline.dataset.options import dataset_params
 
 
 def finish_video(video_id: int, token: str) -> None:
@@ -31,6 +31,7 @@ def finish_video(video_id: int, token: str) -> None:
         state.this_attempt(video_id, token).update(stage="importing")
         import_folder(video.dataset, video.output_dir, lines=result.manifest, report=result.report)
         apply_carry_over(video)
+        maybe_refit(video.dataset_id)
         remove_plan(video.output_dir)
         state.finished(video_id, token, f"{len(result.failed)} clip(s) failed: see the report" if result.failed else "")
     except Exception as exc:  # noqa: BLE001 - recorded for the user
@@ -45,10 +46,11 @@ def finishing_plan(video: Video, token: str) -> tuple:
     """The saved plan and the records of this attempt's done clips; a plan saved by an older version (a job in
     flight across an upgrade) is made again instead."""
     from pipeline.dataset.clip_files import ClipFiles, clip_name
+    from pipeline.dataset.shot_split import load_span
     from pipeline.dataset.clip_plan import plan_for_finishing, restore_timing, saved_audio
     from pipeline.dataset.build import plan_dataset
 
-    params = dataset_params(video.params)
+    params = video_params(video)
     plan = plan_for_finishing(video.output_dir, params)
     if plan is None:
         plan = plan_dataset(video.source_path, video.output_dir, params, audio=saved_audio(video.output_dir),
@@ -58,7 +60,8 @@ def finishing_plan(video: Video, token: str) -> tuple:
     records = {}
     for index, record in ClipTask.objects.filter(video_id=video.pk, run_token=token, status=ClipTask.Status.DONE
                                                  ).values_list("index", "record"):
-        if record is None:  # done by a worker of the previous version: its metadata file says the same
-            record = json.loads(ClipFiles(plan.root, clip_name(index)).metadata.read_text(encoding="utf-8"))
+        if record is None:  # done by a worker of the previous version: its metadata files say the same
+            record = load_span(plan.root, clip_name(index), plan.key) or json.loads(
+                ClipFiles(plan.root, clip_name(index)).metadata.read_text(encoding="utf-8"))
         records[index] = record
     return plan, records

@@ -15,11 +15,11 @@ from django.utils import timezone
 from catalog.models import Video
 from jobs import finishing, state
 from jobs.fanout import cut_clip, fan_out, requeue_stalled_clips
+from jobs.lip_sync_refit import video_params
 from jobs.progress import JobCancelled, VideoProgress
 from jobs.supervise import Supervisor
 from pipeline.errors import PipelineError
 from pipeline.media.media_open import WorkStopped
-from pipeline.dataset.options import dataset_params
 
 
 def process_video(video_id: int) -> str:
@@ -33,7 +33,7 @@ def process_video(video_id: int) -> str:
         from pipeline.dataset.build import plan_dataset
 
         with Supervisor(lambda: state.beat(video_id, token), lambda reason: state.hung(video_id, token, reason)):
-            plan = plan_dataset(video.source_path, video.output_dir, dataset_params(video.params),
+            plan = plan_dataset(video.source_path, video.output_dir, video_params(video),
                                 source_name=video.source_name)
         progress.beat(force=True)
         queued = fan_out(video, token, plan)

@@ -179,3 +179,93 @@ def still_face_with_speech(face_src: Path, audio_src: Path, dst: Path, seconds: 
             packet.stream = astream
             out.mux(packet)
     return dst
+
+
+def _decoded(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every frame (RGB) and the 16 kHz mono audio of a file."""
+    from pipeline.audio.track import decode_audio
+
+    with av.open(str(path)) as inp:
+        frames = [np.ascontiguousarray(f.to_ndarray(format="rgb24")) for f in inp.decode(video=0)]
+    return frames, decode_audio(path).samples
+
+
+def _fit(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    ys = np.linspace(0, rgb.shape[0] - 1, height).astype(int)
+    xs = np.linspace(0, rgb.shape[1] - 1, width).astype(int)
+    return rgb[ys][:, xs]
+
+
+def write_talk(path: Path, frames: list[np.ndarray], audio: np.ndarray, fps: int = 25, rate: int = 16000) -> Path:
+    """Frames at a constant ``fps`` (x264) with mono ``audio`` (AAC), both from time 0."""
+    height, width = frames[0].shape[0] // 2 * 2, frames[0].shape[1] // 2 * 2
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "18"})
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        as_ = out.add_stream("aac", rate=rate, layout="mono")
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:height, :width]), format="rgb24")
+            frame.pts = i
+            for packet in vs.encode(frame):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        for offset in range(0, audio.size, 4096):
+            chunk = np.ascontiguousarray(audio[offset:offset + 4096].astype(np.float32)[None, :])
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame.sample_rate, frame.pts = rate, offset
+            for packet in as_.encode(frame):
+                out.mux(packet)
+        for packet in as_.encode():
+            out.mux(packet)
+    return path
+
+
+def join_talks(first: Path, second: Path, dst: Path, crossfade_s: float = 0.0, fps: int = 25) -> tuple[Path, float]:
+    """``first`` then ``second`` (scaled to its size) with no pause in the speech: a hard cut, or a cross-fade of
+    ``crossfade_s`` (pictures and sound mixed).  Both sources must be 25 fps.  Returns (file, the time the second
+    recording starts: the cut, or the fade's start)."""
+    rate = 16000
+    a_frames, a_audio = _decoded(first)
+    b_frames, b_audio = _decoded(second)
+    h, w = a_frames[0].shape[:2]
+    b_frames = [_fit(f, h, w) for f in b_frames]
+    fade = int(round(crossfade_s * fps))
+    if fade:
+        mixed = [(a_frames[len(a_frames) - fade + k] * (1 - (k + 1) / (fade + 1))
+                  + b_frames[k] * ((k + 1) / (fade + 1))).astype(np.uint8) for k in range(fade)]
+        frames = a_frames[:-fade] + mixed + b_frames[fade:]
+    else:
+        frames = a_frames + b_frames
+    start = (len(a_frames) - fade) / fps
+    n_a = int(round(len(a_frames) / fps * rate))
+    audio_a, audio_b = a_audio[:n_a], b_audio
+    overlap = int(round(fade / fps * rate))
+    if overlap:
+        ramp = np.linspace(0, 1, overlap, dtype=np.float32)
+        audio = np.concatenate([audio_a[:-overlap], audio_a[-overlap:] * (1 - ramp) + audio_b[:overlap] * ramp,
+                                audio_b[overlap:]])
+    else:
+        audio = np.concatenate([audio_a, audio_b])
+    return write_talk(dst, frames, audio, fps, rate), start
+
+
+def transformed_talk(src: Path, dst: Path, kind: str, fps: int = 25) -> Path:
+    """One recording with a slow zoom and pan ("zoom"), or a one-frame white flash in its middle ("flash")."""
+    frames, audio = _decoded(src)
+    h, w = frames[0].shape[:2]
+    n = len(frames)
+    if kind == "zoom":
+        out = []
+        for k, rgb in enumerate(frames):
+            z = 1 + 0.4 * k / n
+            ch, cw = int(h / z), int(w / z)
+            y0, x0 = int((h - ch) * k / n), int((w - cw) * (1 - k / n))
+            out.append(_fit(rgb[y0:y0 + ch, x0:x0 + cw], h, w))
+        frames = out
+    elif kind == "flash":
+        frames = list(frames)
+        frames[n // 2] = np.full_like(frames[n // 2], 255)
+    else:
+        raise ValueError(kind)
+    return write_talk(dst, frames, audio, fps)

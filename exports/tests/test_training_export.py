@@ -100,7 +100,19 @@ def test_frame_rows_equal_the_clip_files_exactly(talk3_copy, talk3_export):
         for name in ("jawOpen", "raw_jawOpen", "mel", "rms") + (("usable",) if entry["clip"] == "clip_0000" else ()):
             assert not same(rows[name][1:], files[name][:-1]), name
     assert checked == len(manifest) * (2 * len(CURVES) + 3 + 7)
+    # issue #21: each frame's landmarks and face box from the clip's face file, NaN without a face
+    from pipeline.face.face_data import read_face_data
+
+    for entry in manifest:
+        part = table.filter(np.asarray(clips == entry["clip"]))
+        face = read_face_data(talk3_copy / "data" / f"{entry['clip']}_face.npz")
+        landmarks = np.array(part["landmarks"].to_pylist(), np.float32)
+        expected = face["landmarks"].astype(np.float32).reshape(len(landmarks), -1)
+        assert np.array_equal(landmarks, expected, equal_nan=True)
+        assert not np.array_equal(landmarks[1:], expected[:-1], equal_nan=True)
+        assert np.array_equal(np.array(part["face_box_px"].to_pylist(), np.float32), face["box_px"], equal_nan=True)
     info = export.info
+    assert info["clips_without_face_data"] == []
     assert info["counts"]["clips"] == len(manifest) and not info["missing_clips"]
     assert info["feature_params"]["n_mels"] == 80 and info["split"]["seed"] == 0
 

@@ -24,7 +24,7 @@ from pipeline.dataset.recording_sync import with_sync
 from pipeline.face.face_data import read_face_data
 from pipeline.media.cut import AudioFormat, SourceAudio
 from pipeline.media.remux import replace_audio
-from pipeline.quality.lip_sync import estimate_lip_sync
+from pipeline.quality.lip_sync import LipSyncParams, estimate_lip_sync
 
 MIN_CORRECTION_MS = 20.0  # one step of the offset search: below it there is nothing to correct
 
@@ -38,7 +38,7 @@ def correction_for(recording: dict | None) -> float | None:
 
 
 def correct_clip(root: Path, meta: dict, source: Path, audio: AudioTrack, offset_ms: float,
-                 feature_params: FeatureParams) -> dict:
+                 feature_params: FeatureParams, lip: LipSyncParams = LipSyncParams()) -> dict:
     """One clip with its audio shifted by ``offset_ms``; returns its new metadata (written atomically, last)."""
     if meta.get("av_offset_correction_ms") is not None:
         return meta
@@ -56,7 +56,7 @@ def correct_clip(root: Path, meta: dict, source: Path, audio: AudioTrack, offset
         lip_gap = read_face_data(files.face)["lip_gap"].astype(np.float64)
         jaw = np.where(table.face, table.matrix(("jawOpen",))[:, 0], np.nan)
         sync = estimate_lip_sync(table.time_s, lip_gap, jaw, context.samples, context.start_time_s - lo,
-                                 context.sample_rate).as_dict()
+                                 context.sample_rate, lip).as_dict()
     else:  # a clip of an older version: the curve moves with the audio; its edge is no longer searched
         sync = {**meta.get("lip_sync", {}), "verdict": "no_reliable_offset", "offset_ms": None,
                 "null_cov": None, "reason": "measured before the correction; no face data to measure again"}

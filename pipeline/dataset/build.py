@@ -20,7 +20,8 @@ from pathlib import Path
 
 from pipeline.atomic import atomic_output
 from pipeline.audio.track import AudioTrack, decode_audio
-from pipeline.dataset.clip_files import ClipFiles, clip_name, load_complete_metadata, remove_partials
+from pipeline.dataset.clip_files import ClipFiles, clip_name, remove_partials
+from pipeline.dataset.shot_split import load_span, span_clips, span_dropped
 from pipeline.dataset.clip_record import ClipRecord
 from pipeline.dataset.clip_job import AUDIO_CONTEXT_S, ClipFailed, ClipJob, process_clip
 from pipeline.media.cut import EncodeSettings
@@ -29,6 +30,7 @@ from pipeline.audio.features import FeatureParams
 from pipeline.orphan_guard import exit_with_parent
 from pipeline.media.probe import probe
 from pipeline.progress import ProgressFactory, silent
+from pipeline.quality.lip_sync import LipSyncParams
 from pipeline.quality.qc import QcParams
 from pipeline.dataset.av_correction import correct_clip, correction_for
 from pipeline.dataset.recording_sync import pool_clips
@@ -54,6 +56,7 @@ class DatasetParams:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     pad_short_audio: bool = False  # keep a recording whose audio ends early; the rest is silence, never a clip
     correct_av_offset: bool = False  # shift every clip's audio by the recording's reliable lip-sync offset
+    lip_model: str | None = None  # the dataset's own audio-to-mouth model (jobs.lip_sync_refit); None: the shipped one
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
@@ -123,7 +126,7 @@ def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack
                    source_name=source_name or source.name, span_start_s=span.start_s, span_end_s=span.end_s, audio=audio.excerpt(lo, hi),
                    speech=flags_between(lo, hi), params_key=key, params=params.as_dict(),
                    smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
-                   qc=params.qc, model=params.model, encode=params.encode)
+                   qc=params.qc, model=params.model, encode=params.encode, lip_model=params.lip_model)
 
 
 def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
@@ -160,7 +163,7 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     complete: dict[int, dict] = {}
     pending: list[tuple[int, Span]] = []
     for index, span in enumerate(segmentation.clips):
-        meta = load_complete_metadata(ClipFiles(root, clip_name(index)), key)
+        meta = load_span(root, clip_name(index), key)
         if meta is not None:
             complete[index] = meta
         else:
@@ -172,24 +175,26 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
 def finish_dataset(plan: DatasetPlan, results: dict[int, dict], failed: list[dict],
                    skipped: int | None = None) -> DatasetResult:
     """Write the manifest and the reports from every complete clip (and the failures), in clip order."""
-    clips = [results[i] for i in sorted(results)]
+    clips = [clip for i in sorted(results) for clip in span_clips(results[i])]
+    shot_dropped = [d for i in sorted(results) for d in span_dropped(results[i])]
     failed = sorted(failed, key=lambda f: f["clip"])
     t = time.perf_counter()
-    recording, clips = pool_clips(plan.root, clips)
+    lip = LipSyncParams(model=plan.params.lip_model)
+    recording, clips = pool_clips(plan.root, clips, lip)
     offset = correction_for(recording) if plan.params.correct_av_offset else None
     if offset is not None:  # the clips again with the audio shifted, then measured again
         features = FeatureParams(f0_method=plan.params.f0_method)
-        clips = [correct_clip(plan.root, meta, plan.source, plan.audio, offset, features) for meta in clips]
+        clips = [correct_clip(plan.root, meta, plan.source, plan.audio, offset, features, lip) for meta in clips]
         measured = recording
-        recording, clips = pool_clips(plan.root, clips)
+        recording, clips = pool_clips(plan.root, clips, lip)
         recording = {**recording, "corrected_ms": offset, "before_correction": {
             k: measured[k] for k in ("verdict", "offset_ms", "confidence", "false_alarm_p")}}
     plan.stages["lip_sync_pooling"] = time.perf_counter() - t
     manifest = write_manifest(plan.root, clips)
     plan.stages["total"] = time.perf_counter() - plan.started
     report = write_reports(plan.root, plan.source_name, plan.info, plan.audio.duration_s, plan.segmentation, clips, failed,
-                           plan.params, plan.stages, plan.padding, recording)
-    return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped,
+                           plan.params, plan.stages, plan.padding, recording, shot_dropped)
+    return DatasetResult(plan.root, clips, failed, plan.segmentation.dropped + shot_dropped,
                          len(plan.complete) if skipped is None else skipped, plan.stages, report, plan.padding,
                          manifest)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.atomic import atomic_output
 from pipeline.audio.track import AudioTrack, write_wav
 from pipeline.face.blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
+from pipeline.dataset import shot_split
 from pipeline.dataset.clip_files import ClipFiles, describe_files
 from pipeline.dataset.clip_record import ClipRecord
 from pipeline.media.cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
@@ -29,8 +30,10 @@ from pipeline.audio.features import DEFAULT_FEATURES, FeatureParams, compute_fea
 from pipeline.media.frame_writers import CsvFrameWriter, FrameRecord
 from pipeline.face.landmarks import FaceLandmarkTracker
 from pipeline.media.prefetch import prefetch
+from pipeline.media.shots import find_boundaries
 from pipeline.quality.clip_quality import assess_clip
 from pipeline.face.face_geometry import GEOMETRY_NAMES
+from pipeline.quality.lip_sync import LipSyncParams
 from pipeline.quality.qc import QcParams
 from pipeline.runs import true_runs
 from pipeline.audio.segment import SpeechFlags
@@ -62,6 +65,8 @@ class ClipJob:
     qc: QcParams = field(default_factory=QcParams)
     model: str | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    lip_model: str | None = None  # the audio-to-mouth model of the lip-sync check; None: the shipped one
+    part_of: dict | None = None  # a side of a span split at a shot boundary: {"clip", "speech_span_s", "part"}
 
 
 _TRACKER: dict[str | None, FaceLandmarkTracker] = {}
@@ -136,6 +141,7 @@ class Tracked:
     raw: np.ndarray  # (frames, 52), NaN without a face
     pose: np.ndarray  # (frames, 3)
     geometry: np.ndarray  # (frames, len(GEOMETRY_NAMES))
+    boundaries: list = field(default_factory=list)  # shot boundaries on the decoded frames (pipeline.media.shots)
 
     @property
     def fps(self) -> float:
@@ -147,6 +153,10 @@ def _process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
     tracked = track_and_encode(job, files)
+    crossing = shot_split.inside(tracked.boundaries, tracked.start_s, tracked.end_s)
+    if crossing and job.part_of is None:
+        files.video.unlink(missing_ok=True)
+        return split_span(job, crossing)
     timings = {"decode_track_encode_s": time.perf_counter() - clock}
     table_meta = {"source": job.source_name, "fps": tracked.fps}
     write_table(files.blendshapes, tracked.records, table_meta)
@@ -157,7 +167,8 @@ def _process_clip(job: ClipJob) -> dict:
     clock = time.perf_counter()
     assessed = assess_clip(tracked.raw, tracked.face, tracked.times, tracked.pose, tracked.geometry,
                            job.speech.at(tracked.start_s + tracked.times), tracked.sampler.samples, job.audio.samples,
-                           job.audio.start_time_s - tracked.start_s, job.audio.sample_rate, job.qc)
+                           job.audio.start_time_s - tracked.start_s, job.audio.sample_rate, job.qc,
+                           LipSyncParams(model=job.lip_model))
     write_qc(files, tracked, assessed.repair, table_meta)
     timings["qc_s"] = time.perf_counter() - clock
     timings["visual_qc_s"] = tracked.sampler.seconds  # inside decode_track_encode_s
@@ -167,11 +178,29 @@ def _process_clip(job: ClipJob) -> dict:
     return record.to_dict()
 
 
+def split_span(job: ClipJob, crossing: list) -> dict:
+    """The span's sides (pipeline.dataset.shot_split), each processed as a clip of its own."""
+    min_clip = float((job.params.get("segment") or {}).get("min_clip") or 0.0)
+    kept, dropped = shot_split.part_spans(crossing, job.span_start_s, job.span_end_s, min_clip)
+    parts = []
+    for k, (a, b) in enumerate(kept):
+        part = {"clip": job.name, "speech_span_s": [round(job.span_start_s, 6), round(job.span_end_s, 6)], "part": k,
+                "split_at": [b.as_dict() for b in crossing]}
+        parts.append(_process_clip(replace(job, name=shot_split.part_name(job.name, k), span_start_s=a,
+                                           span_end_s=b, part_of=part)))
+    if parts:  # the first side lists them all: a rerun knows the span is complete only when every side is
+        first = parts[0]
+        first["shot"] = {**first["shot"], "parts": [p["clip"] for p in parts], "dropped": dropped}
+        with atomic_output(ClipFiles(Path(job.root), first["clip"]).metadata) as fh:
+            json.dump(first, fh, indent=1)
+    return {"clip": job.name, "split": True, "parts": parts, "dropped": dropped}
+
+
 def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
     """Decode the span once: frames to MediaPipe and to the clip's encoder (the source audio muxed in)."""
     tracker = tracker_for(job.model)
     sampler = VisualSampler(face_counter_for(job.model))
-    reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s)
+    reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s, lead_in_s=shot_split.LEAD_IN_S)
     audio = AudioFormat.of(job.source_path)  # the clip's AAC track keeps the source's rate
     opened: list[BackgroundClipEncoder] = []
     try:
@@ -200,8 +229,10 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
                 geometry[i] = r.geometry
     if not face.any():
         raise ClipFailed("no face found in any frame")
+    boundaries = find_boundaries(np.stack([sig for _, sig in reader.signatures]),
+                                 np.array([t for t, _ in reader.signatures])) if reader.signatures else []
     return Tracked(records, start_s, end_s, padded_s, sampler, np.array([r.time_s for r in records]), face, raw, pose,
-                   geometry)
+                   geometry, boundaries)
 
 
 def write_audio(job: ClipJob, files: ClipFiles, tracked: Tracked) -> tuple[np.ndarray, dict, dict]:
@@ -253,6 +284,7 @@ def clip_record(job: ClipJob, files: ClipFiles, tracked: Tracked, samples: np.nd
         audio={"sample_rate": rate, "samples": int(samples.size), "duration_s": round(samples.size / rate, 6),
                "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(tracked.padded_s, 6),
                "features": feature_shapes, "feature_params": feature_params},
+        shot={"boundaries": [b.as_dict() for b in tracked.boundaries], **({"part_of": job.part_of} if job.part_of else {})},
         blendshape_names=list(MEDIAPIPE_NAMES), head_pose_names=list(HEAD_POSE_NAMES), smoothing=job.smooth,
         params=job.params, params_key=job.params_key, timings={k: round(v, 3) for k, v in timings.items()},
         files=describe_files(files))

@@ -32,6 +32,7 @@ class ClipRecord:
     face_speaking: bool | None
     speech_ratio: float
     audio: dict
+    shot: dict | None  # shot boundaries the worker saw (container time), and for a side of a split span its part
     blendshape_names: list[str]
     head_pose_names: list[str]
     smoothing: str

@@ -55,10 +55,15 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
     jittery = [c for c in clips if (c["quality"].get("jitter") or 0) > 2 * JITTER_SCALE]
     if jittery and params.smooth == "none":
         tips.append(f"{len(jittery)} clip(s) have jittery tracking: consider --smooth oneeuro.")
-    if dropped:
-        total = sum(d["duration_s"] for d in dropped)
-        tips.append(f"{len(dropped)} speech segment(s) ({total:.1f} s) were shorter than min_clip "
+    short = [d for d in dropped if not str(d.get("reason", "")).startswith("shot change")]
+    if short:
+        total = sum(d["duration_s"] for d in short)
+        tips.append(f"{len(short)} speech segment(s) ({total:.1f} s) were shorter than min_clip "
                     f"({params.segment.min_clip:g} s) and dropped: lower --min_clip to keep them.")
+    cut = [d for d in dropped if str(d.get("reason", "")).startswith("shot change")]
+    if cut:
+        tips.append(f"{len(cut)} part(s) of speech runs ({sum(d['duration_s'] for d in cut):.1f} s) were dropped at "
+                    "shot changes: each side of a cut must hold min_clip of speech to be a clip.")
     if failed:
         tips.append(f"{len(failed)} clip(s) failed; their reasons are listed under failed_clips.")
     below = [c for c in clips if c["quality_score"] < params.quality_threshold]
@@ -75,7 +80,9 @@ def plotly_text(text: str) -> str:
 
 def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                  clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
-                 audio_padding: list[dict] = (), lip_sync: dict | None = None) -> dict:
+                 audio_padding: list[dict] = (), lip_sync: dict | None = None,
+                 shot_dropped: list[dict] = ()) -> dict:
+    dropped = list(segmentation.dropped) + list(shot_dropped)
     scores = np.array([c["quality_score"] for c in clips], dtype=float)
     speech = sum(c["duration_s"] for c in clips)
     return {
@@ -91,7 +98,7 @@ def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmen
             "frames": int(sum(c["frames"] for c in clips)),
             "face_frames": int(sum(c["face_frames"] for c in clips)),
             "failed_clips": len(failed),
-            "dropped_segments": len(segmentation.dropped),
+            "dropped_segments": len(dropped),
         },
         "score": {
             "mean": round(float(scores.mean()), 2) if scores.size else None,
@@ -113,15 +120,36 @@ def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmen
                                                 "brightness", "multi_face_rate", "yaw_max_abs", "pitch_max_abs")},
         } for c in clips],
         "below_threshold": [c["clip"] for c in clips if c["quality_score"] < params.quality_threshold],
-        "dropped_segments": segmentation.dropped,
+        "dropped_segments": dropped,
+        "shots": recording_shots(clips),
         "failed_clips": failed,
         "audio_padding": list(audio_padding),
         "segmentation": {"speech_level_dbfs": segmentation.speech_level_db, "energy_floor_dbfs": segmentation.floor_db,
                          "speech_runs": [[round(s.start_s, 3), round(s.end_s, 3)] for s in segmentation.speech_runs]},
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
-        "recommendations": recommendations(clips, failed, segmentation.dropped, params, audio_padding, lip_sync),
+        "recommendations": recommendations(clips, failed, dropped, params, audio_padding, lip_sync),
         "lip_sync": lip_sync,
     }
+
+
+def recording_shots(clips: list[dict]) -> dict:
+    """The shot boundaries the clip workers saw (each decodes its span and the second before it), once each."""
+    seen: dict[float, dict] = {}
+    for c in clips:
+        shot = c.get("shot") or {}
+        for b in [*(shot.get("boundaries") or []), *((shot.get("part_of") or {}).get("split_at") or [])]:
+            seen.setdefault(round(b["start_s"], 3), b)
+    boundaries: list[dict] = []
+    for b in (seen[k] for k in sorted(seen)):  # one transition seen by two workers (one from its lead-in) once
+        if boundaries and b["start_s"] <= boundaries[-1]["end_s"] + 1e-6:
+            last = boundaries[-1]
+            boundaries[-1] = {**last, "kind": "gradual" if "gradual" in (last["kind"], b["kind"]) else "cut",
+                              "end_s": max(last["end_s"], b["end_s"]), "strength": max(last["strength"], b["strength"])}
+            continue
+        boundaries.append(b)
+    return {"boundaries": boundaries, "cuts": sum(b["kind"] == "cut" for b in boundaries),
+            "gradual": sum(b["kind"] == "gradual" for b in boundaries),
+            "coverage": "the frames decoded for clips: every clip's span and the second before it"}
 
 
 def render_html(report: dict) -> str:
@@ -178,9 +206,9 @@ td,th{{border:1px solid #d9dde5;padding:.2rem .5rem;font-size:.9rem}}th{{backgro
 
 def write_reports(root: Path, source: str, info: "VideoInfo", audio_duration_s: float, segmentation: "Segmentation",
                   clips: list[dict], failed: list[dict], params: "DatasetParams", stages: dict[str, float],
-                  audio_padding: list[dict] = (), lip_sync: dict | None = None) -> dict:
+                  audio_padding: list[dict] = (), lip_sync: dict | None = None, shot_dropped: list[dict] = ()) -> dict:
     report = build_report(source, info, audio_duration_s, segmentation, clips, failed, params, stages, audio_padding,
-                          lip_sync)
+                          lip_sync, shot_dropped)
     with atomic_output(root / "dataset_report.json") as fh:
         json.dump(report, fh, indent=1)
     with atomic_output(root / "dataset_report.html") as fh:

@@ -29,6 +29,7 @@ from pipeline.audio.track import TimelineAligner
 from pipeline.media.decode import DecodedFrame, frame_to_rgb
 from pipeline.errors import InputError
 from pipeline.media.probe import open_container
+from pipeline.media.shots import frame_signature
 
 SEEK_MARGIN_S = 1.0  # seek this far before a span: the frame showing at its start began earlier
 
@@ -154,9 +155,14 @@ class SpanReader:
     counts packets that would not decode (damage inside the span).
     """
 
-    def __init__(self, path: str | os.PathLike[str], span_start_s: float, span_end_s: float) -> None:
+    def __init__(self, path: str | os.PathLike[str], span_start_s: float, span_end_s: float,
+                 lead_in_s: float = 0.0) -> None:
         self.path = Path(path)
         self.span_start_s, self.span_end_s = span_start_s, span_end_s
+        # Shot detection (pipeline.media.shots) sees every frame yielded and the decoded frames of the lead-in
+        # before the span: (container time, signature) in order.
+        self.lead_in_s = lead_in_s
+        self.signatures: list[tuple[float, np.ndarray]] = []
         self.start_s: float | None = None
         self.end_s: float | None = None
         self.frames = 0
@@ -186,7 +192,7 @@ class SpanReader:
             stream = container.streams.video[0]
             self.fps = Fraction(stream.average_rate or 25).limit_denominator(1001)
             self.time_base = stream.time_base
-            target = self.span_start_s - SEEK_MARGIN_S
+            target = self.span_start_s - max(SEEK_MARGIN_S, self.lead_in_s)
             origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
             if target > origin:
                 container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
@@ -196,6 +202,8 @@ class SpanReader:
                     continue  # a repeated or out-of-order timestamp: keep the first frame shown at that time
                 if previous is not None and previous[1] < self.span_end_s and t > self.span_start_s:
                     yield self._frame(*previous, t)
+                elif previous is not None and previous[1] >= self.span_start_s - self.lead_in_s:
+                    self.signatures.append((previous[1], frame_signature(frame_to_rgb(previous[0], self.path))))
                 if t >= self.span_end_s:
                     if self.start_s is not None:
                         self.end_s = t
@@ -213,7 +221,9 @@ class SpanReader:
         if self.start_s is None:
             self.start_s = t
         self.frames += 1
-        return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, frame_to_rgb(frame, self.path), t, next_t - t, frame)
+        rgb = frame_to_rgb(frame, self.path)
+        self.signatures.append((t, frame_signature(rgb)))
+        return SpanFrame(self.frames - 1, frame.pts, t - self.start_s, rgb, t, next_t - t, frame)
 
 
 @dataclass(frozen=True)

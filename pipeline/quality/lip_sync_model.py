@@ -104,11 +104,23 @@ def _rows(rec: Recording, offset_s: float) -> tuple[np.ndarray, np.ndarray]:
     return x[present], standardise(mouth[present])
 
 
+def _grams(recs: list[Recording], offsets: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per recording, the normal equations' parts (X'X, X'Y): a fit on any subset is their sum."""
+    grams = []
+    for r in recs:
+        x, y = _rows(r, offsets.get(r.name, 0.0))
+        grams.append((x.T @ x, x.T @ y))
+    return grams
+
+
+def _solve(grams: list[tuple[np.ndarray, np.ndarray]], ridge: float) -> np.ndarray:
+    xx = sum(g[0] for g in grams)
+    xy = sum(g[1] for g in grams)
+    return np.linalg.solve(xx + ridge * np.eye(xx.shape[0]), xy)
+
+
 def _fit_weights(recs: list[Recording], offsets: dict[str, float], ridge: float) -> np.ndarray:
-    rows = [_rows(r, offsets.get(r.name, 0.0)) for r in recs]
-    x = np.concatenate([a for a, _ in rows])
-    y = np.concatenate([b for _, b in rows])
-    return np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    return _solve(_grams(recs, offsets), ridge)
 
 
 def recording_evidence(rec: Recording, weights: np.ndarray, max_offset_s: float = 0.5,
@@ -120,13 +132,14 @@ def recording_evidence(rec: Recording, weights: np.ndarray, max_offset_s: float 
 def _held_out(recs: list[Recording], offsets: dict[str, float], ridge: float,
               near_ms: float) -> dict[str, tuple[float, float]]:
     """Per recording, with a model fit on the others: (best offset within +-near_ms, its score)."""
+    grams = _grams(recs, offsets)
     out = {}
-    for rec in recs:
-        weights = _fit_weights([r for r in recs if r is not rec], offsets, ridge)
+    for k, rec in enumerate(recs):
+        weights = _solve(grams[:k] + grams[k + 1:], ridge)
         ev = recording_evidence(rec, weights)
         near = np.abs(ev.offsets_ms) <= near_ms
-        k = int(np.argmax(np.where(near, ev.scores, -np.inf)))
-        out[rec.name] = (float(ev.offsets_ms[k]), float(ev.scores[k]))
+        best = int(np.argmax(np.where(near, ev.scores, -np.inf)))
+        out[rec.name] = (float(ev.offsets_ms[best]), float(ev.scores[best]))
     return out
 
 

@@ -10,7 +10,8 @@ Layout (a directory, or the same inside a zip):
 Frame rows hold the values of the clip files exactly: blendshapes and head pose after QC (the
 ``_qc.csv``) under their own names and before QC as ``raw_<name>``, as float32 of the CSV's decimal
 text (empty cells, frames without a face, are null); the usable-frame mask (``_quality_mask.npy``);
-and the audio features of the same frame from the ``.npz`` (float32, mel and MFCC as fixed-size lists).
+and the audio features of the same frame from the ``.npz`` (float32, mel and MFCC as fixed-size lists); the
+face box, the 478 landmarks and the transformation matrix of the frame from the ``_face.npz`` (fixed-size lists).
 
 The split is by source video (every clip of a video is in the same split, so no speaker leaks from
 training into evaluation), seeded and recorded.  Parts are built one at a time (at most
@@ -122,7 +123,25 @@ def clip_frames(clip: ExportClip, split: str):
     for name in SCALAR_FEATURES:
         if name in features:
             columns[name] = pa.array(features[name].reshape(-1))
+    columns.update(face_columns(clip, n))
     return pa.table(columns)
+
+
+def face_columns(clip: ExportClip, n: int) -> dict:
+    """The clip's per-frame face data (pipeline.face.face_data) as fixed-size list columns, NaN without a face;
+    {} for a clip written before it existed (export.json lists those clips)."""
+    import pyarrow as pa
+
+    from pipeline.face.face_data import read_face_data
+
+    if not clip.files.face.is_file():
+        return {}
+    face = read_face_data(clip.files.face)
+    if face["landmarks"].shape[0] != n:
+        raise ValueError(f"{clip.name}: its face data has {face['landmarks'].shape[0]} frames, its table {n}")
+    return {name: pa.FixedSizeListArray.from_arrays(pa.array(face[key].astype(np.float32).reshape(-1)), width)
+            for name, key, width in (("face_box_px", "box_px", 4), ("landmarks", "landmarks", 478 * 3),
+                                     ("face_matrix", "matrix", 16))}
 
 
 CLIP_COLUMNS = ("clip_id", "clip", "source", "video", "split", "source_start_s", "source_end_s", "duration_s",
@@ -161,6 +180,7 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
     pending, pending_rows, part = [], 0, 0
     clip_rows: list[dict] = []
     missing: list[dict] = []
+    without_face: list[str] = []  # clips written before the face data existed: its columns are null there
     frames_per_split = dict.fromkeys(SPLITS, 0)
     content = hashlib.sha256()
     feature_params = None
@@ -174,6 +194,8 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
             continue
         if feature_params is None:
             feature_params = _feature_params(clip.files.audio_features)
+        if "landmarks" not in table.column_names:
+            without_face.append(clip.name)
         content.update(json.dumps([clip.clip_id, sorted(clip.file_hashes.items())]).encode())
         frames_per_split[split] += table.num_rows
         clip_rows.append({**clip.info, "clip_id": clip.clip_id, "clip": clip.name, "source": clip.source,
@@ -196,6 +218,7 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
         "counts": {"clips": len(clip_rows), "parts": part, "frames": frames_per_split},
         "content_sha256": content.hexdigest(),
         "missing_clips": missing,
+        "clips_without_face_data": without_face,
         "columns": {
             "clip_id, clip, source, video, split": "which clip, recording and split the frame belongs to",
             "frame, time_s": "frame index in the clip and its presentation time from the clip's start (s)",
@@ -208,6 +231,9 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
             "mfcc": "13 MFCC from that log-mel",
             "f0, voicing": "WORLD DIO + StoneMask F0 in Hz (0 when unvoiced) and the voicing flag",
             "rms, zcr, spectral_centroid": "frame RMS, zero-crossing rate, magnitude-weighted centroid (Hz)",
+            "face_box_px": "face box x0, y0, x1, y1 in source pixels (NaN: no face)",
+            "landmarks": "MediaPipe's 478 landmarks, x, y, z flattened (x, y: fractions of the frame; NaN: no face)",
+            "face_matrix": "MediaPipe's facial transformation matrix, row-major 4x4 (NaN: no face)",
         },
         "feature_params": feature_params,
     }

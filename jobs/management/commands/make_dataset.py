@@ -31,6 +31,9 @@ class Command(BaseCommand):
         options.add_arguments(parser)  # every build option, from pipeline.dataset.options
         parser.add_argument("--workers", type=int, default=None, help="parallel clip workers (default: all cores)")
         parser.add_argument("--model", default=None, help="face_landmarker.task to use")
+        parser.add_argument("--lip_sync_model", default=None, help="audio-to-mouth model of the lip-sync check "
+                            "(default: models/lip_sync_audio_to_mouth.json; a dataset's refit one is in "
+                            "DATA_DIR/lip_sync_models)")
         parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
 
     def handle(self, *args, **opts) -> None:
@@ -39,6 +42,7 @@ class Command(BaseCommand):
         try:
             values = options.parse({o.name: opts[o.name] for o in options.BUILD}, options.BUILD)
             params = options.dataset_params(values, model=opts["model"])
+            params.lip_model = opts["lip_sync_model"]
             params.segment.validate()
         except ValueError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
@@ -48,6 +52,14 @@ class Command(BaseCommand):
             verify_model(opts["model"])
         except PipelineError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        if opts["lip_sync_model"] is not None:
+            from pipeline.quality.lip_sync_model import load_model
+
+            try:
+                load_model(opts["lip_sync_model"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CommandError(f"{opts['lip_sync_model']}: not a lip-sync model ({exc})",
+                                   returncode=EXIT_BAD_INPUT) from None
         try:
             from pipeline.dataset.build import build_dataset
 

@@ -171,3 +171,29 @@ def test_the_shipped_model_is_what_its_training_script_makes(recording):
     assert remade.genuine_r == pytest.approx(shipped.genuine_r, abs=1e-4)
     assert [row["name"] for row in shipped.trained_on] == FACES and all(row["licence"] for row in shipped.trained_on)
     assert model_at() == model_at()  # read once per process
+
+
+def test_a_refit_holds_out_videos_and_is_adopted_only_when_it_scores_higher(recording):
+    from pipeline.quality.lip_sync_refit import refit, split_videos
+
+    shipped = model_at()
+    halves = {}
+    for name in FACES:  # each recording a "video" of two clips
+        r = recording(name)
+        mid = r.times_s.size // 2
+        for part, sl in (("a", slice(0, mid)), ("b", slice(mid, None))):
+            t0 = r.times_s[sl][0]
+            first = int(round((t0 - r.audio_start_s) * r.sample_rate))
+            last = int(round((r.times_s[sl][-1] + 0.04 - r.audio_start_s) * r.sample_rate))
+            halves.setdefault(name, []).append(type(r)(f"{name}/{part}", r.times_s[sl] - t0, r.lip_gap[sl],
+                                                       r.jaw_open[sl], r.audio[first:last], 0.0, r.sample_rate))
+    train, held = split_videos(list(halves))
+    assert held and train and not set(train) & set(held)
+    result = refit(halves, shipped)
+    assert result.held_out_videos == held and result.clips == 10
+    assert result.own_score is not None and result.shipped_score is not None
+    assert result.adopted == (result.own_score > result.shipped_score)
+    if result.adopted:  # never fit on a held-out video
+        assert not {row["name"].split("/")[0] for row in result.model.trained_on} & set(held)
+    too_few = refit({k: v for k, v in list(halves.items())[:2]}, shipped)
+    assert not too_few.adopted and too_few.model is None and "needs 3 videos" in too_few.reason

@@ -1,0 +1,74 @@
+"""One shot per clip: a speech span whose frames cross a shot boundary becomes one clip per side.
+
+The clip worker decodes its span (and the second before it, ``LEAD_IN_S``: the frames that show what came
+before the speech) and finds the shot boundaries there (pipeline.media.shots).  When one falls among the clip's
+own frames, the span is cut there: each side that holds at least ``min_clip`` of the speech is made a clip of
+its own (decoded, tracked and encoded again from its first frame, so its rows equal MediaPipe's run from that
+frame), the others are dropped and listed with the reason "shot change".  The frames of a gradual transition
+belong to neither side.  The first side kept keeps the span's name (clip_0004); the next ones add _1, _2.
+
+A span's result is then a "split" record ({"clip", "split": True, "parts": [clip metadata...], "dropped"})
+instead of one clip's metadata; ``span_clips`` and ``span_dropped`` read either.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.dataset.clip_files import ClipFiles, load_complete_metadata
+from pipeline.media.shots import Boundary, shots_between
+
+LEAD_IN_S = 1.0
+EPS = 1e-6
+PRE_ROLL_S = 0.04  # less speech than one frame at 25 fps on one side of a cut: only the pre-roll frame was there
+
+
+def inside(boundaries: list[Boundary], start_s: float, end_s: float) -> list[Boundary]:
+    """The boundaries among the frames of [start_s, end_s) (container time): a cut after the first frame, or a
+    transition that holds any of them."""
+    return [b for b in boundaries if b.end_s > start_s + EPS and b.start_s < end_s - EPS]
+
+
+def part_spans(boundaries: list[Boundary], span_start_s: float, span_end_s: float,
+               min_clip: float) -> tuple[list[tuple[float, float]], list[dict]]:
+    """(the speech span's sides that are long enough, the dropped ones as report entries)."""
+    kept, dropped = [], []
+    for a, b in shots_between(boundaries, span_start_s, span_end_s):
+        if b - a >= min_clip:
+            kept.append((a, b))
+        elif b - a < PRE_ROLL_S:
+            continue  # the pre-roll frame was on the other side of a cut: the clip starts on the shot's first frame
+        else:
+            dropped.append({"start_s": round(a, 3), "end_s": round(b, 3), "duration_s": round(b - a, 3),
+                            "reason": f"shot change: only {b - a:.1f} s of this speech run is in one shot "
+                                      f"(min_clip {min_clip:g} s)"})
+    return kept, dropped
+
+
+def part_name(span_clip: str, k: int) -> str:
+    return span_clip if k == 0 else f"{span_clip}_{k}"
+
+
+def span_clips(result: dict) -> list[dict]:
+    """The clips' metadata of a span's result (one clip, or the sides of a split span)."""
+    return list(result["parts"]) if result.get("split") else [result]
+
+
+def span_dropped(result: dict) -> list[dict]:
+    return list(result.get("dropped") or []) if result.get("split") else []
+
+
+def load_span(root: Path, name: str, params_key: str) -> dict | None:
+    """A span's result when it is complete on disk for these parameters (every side of a split span), else None."""
+    first = load_complete_metadata(ClipFiles(Path(root), name), params_key)
+    if first is None:
+        return None
+    shot = first.get("shot") or {}
+    if not shot.get("parts"):
+        return first
+    parts = [first]
+    for other in shot["parts"][1:]:
+        meta = load_complete_metadata(ClipFiles(Path(root), other), params_key)
+        if meta is None:
+            return None
+        parts.append(meta)
+    return {"clip": name, "split": True, "parts": parts, "dropped": shot.get("dropped") or []}
