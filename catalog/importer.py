@@ -54,7 +54,7 @@ def read_manifest(folder: Path) -> list[dict]:
 
 
 REPORT_KEYS = ("source_duration_s", "totals", "score", "dropped_segments", "failed_clips", "recommendations", "params",
-               "lip_sync")
+               "lip_sync", "shots")
 
 
 def read_report(folder: Path) -> dict:

@@ -76,7 +76,8 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                                       "can_edit": role in (Role.MEMBER, Role.ADMIN),
                                                       "lowest": lowest_clips(video), "took": took(video),
                                                       "run_settings": run_settings(video),
-                                                      "sync": recording_sync(video)})
+                                                      "sync": recording_sync(video),
+                                                      "shots": (video.report or {}).get("shots")})
 
 
 def recording_sync(video) -> dict | None:

@@ -125,6 +125,10 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         "dropped_segments": video.report.get("dropped_segments") or [] if video else [],
         "failed_clips": [{**f, "reason": server_paths_hidden(str(f.get("reason", "")), request.user, video.root)}
                          for f in video.report.get("failed_clips") or []] if video else [],
+        "shots": ((video.report or {}).get("shots") or {}).get("boundaries") or [] if video else [],
+        "shot_rows": [{"id": v.pk, "name": v.source_name, "cuts": (v.report.get("shots") or {}).get("cuts", 0),
+                       "gradual": (v.report.get("shots") or {}).get("gradual", 0)}
+                      for v in videos if (v.report.get("shots") or {}).get("boundaries")][:100],
         "table_url": links.table(),
         "baselines": baseline_rows(dataset) if video is None else [],
         "compared": COMPARED, "query": request.GET.urlencode(),

@@ -266,6 +266,23 @@ def transformed_talk(src: Path, dst: Path, kind: str, fps: int = 25) -> Path:
     elif kind == "flash":
         frames = list(frames)
         frames[n // 2] = np.full_like(frames[n // 2], 255)
+    elif kind == "zoom_flash":  # both in one: a slow zoom and pan, and a white frame in its middle
+        frames = _decoded(transformed_talk(src, dst.with_name(dst.stem + "_zoom.mp4"), "zoom", fps))[0]
+        frames[n // 2] = np.full_like(frames[n // 2], 255)
     else:
         raise ValueError(kind)
     return write_talk(dst, frames, audio, fps)
+
+
+def second_face_beside(src: Path, other: Path, dst: Path, fps: int = 25) -> Path:
+    """``src`` with ``other``'s face (its frames at a third of the size) pasted in its top-left corner."""
+    frames, audio = _decoded(src)
+    pasted, _ = _decoded(other)
+    h, w = frames[0].shape[:2]
+    out = []
+    for k, rgb in enumerate(frames):
+        small = _fit(pasted[k % len(pasted)], h // 3, w // 3)
+        rgb = rgb.copy()
+        rgb[: h // 3, : w // 3] = small
+        out.append(rgb)
+    return write_talk(dst, out, audio, fps)

@@ -31,3 +31,16 @@ def test_the_report_charts_the_recordings_offsets_and_the_viewer_says_what_confi
     viewer = client.get(reverse("clip_detail", args=[clip.pk])).content.decode()
     assert "how likely a peak this high would be if the audio belonged to someone else" in viewer
     assert "pooled over 3 clips" in viewer
+
+
+def test_the_video_page_and_the_reports_show_the_recordings_shots(client, lab):
+    login(client, "vic")
+    video = lab["talks"].videos.get()
+    shots = video.report["shots"]
+    assert shots["cuts"] == 2  # talk3's two hard cuts
+    page = client.get(reverse("video_detail", args=[video.pk])).content.decode()
+    assert 'id="shots"' in page and "2 cuts" in page and f"cut at {shots['boundaries'][0]['start_s']:.2f} s" in page
+    report = client.get(reverse("video_report", args=[video.pk])).content.decode()
+    assert 'id="report-shots"' in report and f"cut at {shots['boundaries'][0]['start_s']:.2f} s" in report
+    whole = client.get(reverse("dataset_report", args=[lab["talks"].pk])).content.decode()
+    assert 'id="shots-by-video"' in whole and video.source_name in whole

@@ -154,6 +154,8 @@ def _gradual(sig: np.ndarray, step: np.ndarray, times: np.ndarray, i: int, param
             last = j
             while last + 1 < n and smooth[last] > moving and times[last + 1] - times[first] <= 2 * params.max_gradual_s:
                 last += 1
+            if colour_distance(sig[first - 1], sig[min(last + 1, n - 1)]) >= params.gradual:  # two shots, not a dip
+                first, last = _settled(sig, first, last, int(round(params.max_gradual_s * fps)))
             # A dissolve's first and last frames differ from the shots they join by less than motion does: keep
             # a margin of a quarter of the transition (two frames at least, half a second at most) either side.
             pad = int(np.clip(round(0.25 * (last - first + 1)), 2, round(0.5 * fps)))
@@ -165,6 +167,29 @@ def _gradual(sig: np.ndarray, step: np.ndarray, times: np.ndarray, i: int, param
             return None  # it settled before changing enough: motion, not a transition
         j += 1
     return None
+
+
+def _settled(sig: np.ndarray, first: int, last: int, reach: int) -> tuple[int, int]:
+    """Widen a transition to where each side's picture settles: going forward, the frame from which the distance
+    to the last frame before it stays at 90% of where it ends up (its median over the last frames of ``reach``);
+    going back, the same against the first frame after it.  Colours and layout of a talking head stay put, so
+    the plateau is the other shot."""
+    n = len(sig)
+    before = sig[max(first - 1, 0)]
+    ahead = np.arange(last, min(n, last + reach))
+    if ahead.size >= 4:
+        d = distances(sig[ahead], before)
+        plateau = float(np.median(d[-max(ahead.size // 4, 2):]))
+        reached = np.nonzero(d >= 0.9 * plateau)[0]
+        last = int(ahead[reached[0]]) if reached.size else last
+    after = sig[min(last + 1, n - 1)]
+    behind = np.arange(first, max(0, first - reach), -1)
+    if behind.size >= 4:
+        d = distances(sig[behind], after)
+        plateau = float(np.median(d[-max(behind.size // 4, 2):]))
+        reached = np.nonzero(d >= 0.9 * plateau)[0]
+        first = int(behind[reached[0]]) if reached.size else first
+    return max(first, 1), last
 
 
 def _fps(times: np.ndarray) -> float:

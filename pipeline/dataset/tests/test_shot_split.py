@@ -1,0 +1,67 @@
+"""Issue #21: one shot per clip.  Edits built from the shared recordings: a hard cut and a cross-fade inside one
+speech run split it; a zoom and pan with a white flash does not; talk3's known cut is found at its frame."""
+from __future__ import annotations
+
+import av
+import pytest
+
+from pipeline.audio.segment import SegmentParams
+from pipeline.dataset.build import DatasetParams, build_dataset
+from testing.media_factory import join_talks, second_face_beside, transformed_talk
+
+ONE_RUN = DatasetParams(segment=SegmentParams(min_clip=2.0, max_gap=1.5, max_clip=30.0))
+AOC, KH = "hdtf_WDA_AlexandriaOcasioCortez_000.mp4", "hdtf_WDA_KatieHill_000.mp4"
+
+
+def frame_times(path) -> list[float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None]
+
+
+@pytest.mark.slow
+def test_a_speech_run_across_a_hard_cut_becomes_two_clips_of_one_face_each(media, tmp_path):
+    joined, cut = join_talks(media(AOC), media(KH), tmp_path / "cut.mp4")
+    result = build_dataset(joined, tmp_path / "out", ONE_RUN, workers=2)
+    assert [c["clip"] for c in result.clips] == ["clip_0000", "clip_0000_1"]
+    first, second = result.clips
+    assert first["source_end_s"] <= cut + 1e-6 and second["source_start_s"] == pytest.approx(cut, abs=1e-6)
+    for clip in result.clips:
+        assert clip["face_frames"] >= 0.95 * clip["frames"] and clip["shot"]["part_of"]["clip"] == "clip_0000"
+    assert [b["kind"] for b in result.report["shots"]["boundaries"]] == ["cut"]
+    assert result.report["shots"]["boundaries"][0]["start_s"] == pytest.approx(cut, abs=1e-6)
+    # a rerun finds the split span complete: nothing is cut again
+    again = build_dataset(joined, tmp_path / "out", ONE_RUN, workers=2)
+    assert again.skipped == 1 and [c["clip"] for c in again.clips] == ["clip_0000", "clip_0000_1"]
+
+
+@pytest.mark.slow
+def test_a_cross_fade_is_in_neither_clip(media, tmp_path):
+    joined, fade_start = join_talks(media("retalk_face2.mp4"), media("retalk_face3.mp4"), tmp_path / "fade.mp4", 1.0)
+    result = build_dataset(joined, tmp_path / "out", ONE_RUN, workers=2)
+    assert len(result.clips) == 2
+    first, second = result.clips
+    assert first["source_end_s"] <= fade_start + 1e-6  # ends before the fade ...
+    assert second["source_start_s"] >= fade_start + 1.0 - 1e-6  # ... and the next starts after it
+    assert [b["kind"] for b in result.report["shots"]["boundaries"]] == ["gradual"]
+
+
+@pytest.mark.slow
+def test_a_zoom_pan_and_a_white_flash_do_not_split_and_a_pasted_second_face_is_flagged(media, tmp_path):
+    moved = transformed_talk(media(KH), tmp_path / "moved.mp4", "zoom_flash")
+    result = build_dataset(moved, tmp_path / "moved", ONE_RUN, workers=2)
+    assert len(result.clips) == 1 and not result.report["shots"]["boundaries"]
+    pasted = second_face_beside(media(AOC), media("retalk_face2.mp4"), tmp_path / "two.mp4")
+    two = build_dataset(pasted, tmp_path / "two", ONE_RUN, workers=2)
+    assert two.clips and all(c["quality"]["multi_face_rate"] > 0.5 for c in two.clips)
+    assert all(any("second face" in r for r in c["quality_reasons"]) for c in two.clips)
+
+
+def test_talk3s_cut_is_found_at_its_frame_and_no_clip_spans_a_boundary(media, talk3_dataset):
+    times = sorted(frame_times(media("talk3.mp4")))
+    shots = talk3_dataset.report["shots"]["boundaries"]
+    assert any(b["kind"] == "cut" and b["start_s"] == pytest.approx(times[184], abs=1e-6) for b in shots), shots
+    assert all(b["start_s"] != pytest.approx(times[183], abs=1e-6) for b in shots)
+    for clip in talk3_dataset.clips:
+        for b in shots:
+            assert b["end_s"] <= clip["source_start_s"] + 1e-6 or b["start_s"] >= clip["source_end_s"] - 1e-6, (clip["clip"], b)
