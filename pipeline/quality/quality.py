@@ -161,6 +161,40 @@ def multi_face_rate(q: QualityInputs) -> float | None:
     return float(np.mean(np.array(q.visual.faces) >= 2)) if q.visual.faces else None
 
 
+FACE_JUMP = 0.5  # of the face's width: the box centre moving further in one 25 fps frame interval is not a head moving
+FACE_RESIZE = 1.4  # the box growing or shrinking by this factor from one frame to the next
+FACE_JUMP_GAP_S = 0.25  # frames without a face between the two compared: at most this long
+
+
+def face_jumps(q: QualityInputs) -> list[float]:
+    """Clip times where the tracked face jumps within the clip: its box moves or changes size further in one
+    frame than a head does (another person, or a tracker that slid to another face)."""
+    x0, y0, x1, y1 = (q.geometry_column(k) for k in ("face_x0", "face_y0", "face_x1", "face_y1"))
+    ok = np.nonzero(q.face & ~np.isnan(x0))[0]
+    out = []
+    for a, b in zip(ok[:-1], ok[1:]):
+        dt = q.times_s[b] - q.times_s[a]
+        if dt > FACE_JUMP_GAP_S:
+            continue
+        wa, wb = x1[a] - x0[a], x1[b] - x0[b]
+        width = max((wa + wb) / 2, 1e-6)
+        moved = np.hypot((x0[b] + x1[b] - x0[a] - x1[a]) / 2, (y0[b] + y1[b] - y0[a] - y1[a]) / 2) / width
+        if moved > FACE_JUMP * max(dt * 25.0, 1.0) or max(wa, wb) > FACE_RESIZE * max(min(wa, wb), 1e-6):
+            out.append(round(float(q.times_s[b]), 3))
+    return out
+
+
+@register_metric("face_jumps", "Face jumps (another face)", lo=0, hi=None)
+def face_jump_count(q: QualityInputs) -> float | None:
+    return float(len(face_jumps(q))) if q.face.any() else None
+
+
+@register_metric("face_jump_s", "First face jump (s)", lo=0, hi=None, unit="s")
+def first_face_jump_s(q: QualityInputs) -> float | None:
+    jumps = face_jumps(q)
+    return jumps[0] if jumps else None
+
+
 @register_metric("lip_sync_confidence", "Lip-sync confidence", lo=None, hi=None)
 def lip_sync_confidence(q: QualityInputs) -> float | None:
     return q.lip_sync.confidence if q.lip_sync is not None else None

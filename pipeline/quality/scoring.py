@@ -208,6 +208,9 @@ def reasons(quality: Mapping) -> list[str]:
     size = _get(quality, "interocular_px")
     if size is not None and size < SMALL_INTEROCULAR_PX:
         out.append(f"face small: {size:.0f} px between the eyes")
+    jump = _get(quality, "face_jump_s")
+    if jump is not None:
+        out.append(f"a different face from {jump:.1f} s (the face jumps within the shot)")
     faces = _get(quality, "multi_face_rate")
     if faces:
         out.append(f"second face in frame ({100 * faces:.0f}% of sampled frames)")
