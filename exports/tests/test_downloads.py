@@ -29,7 +29,7 @@ def test_zip_holds_exactly_the_filtered_clips(client, lab, talk3_dataset):
     assert selection["clips"] == 2 and selection["filter"]["score_min"] == threshold
     for m in manifest:  # each video a make_dataset folder: clips/<clip>.mp4, data/<clip>_*
         names = [n for n in archive.namelist() if n.startswith(m["folder"] + "/") and f"/{m['clip']}" in n]
-        assert len(names) == 7  # video, wav, csv, qc csv, npz, mask, metadata
+        assert len(names) == 8  # video, wav, csv, qc csv, npz, mask, face data, metadata
         for entry in m["files"].values():
             original = talk3_dataset.root / entry["path"]
             assert archive.read(f"{m['folder']}/{entry['path']}") == original.read_bytes()

@@ -137,7 +137,11 @@ def test_score_ranks_talking_above_mismatched_and_silent_faces(media, tmp_path):
     for result in (mismatched, silent):
         assert result.clips
         for clip in result.clips:
-            assert clip["quality_score"] < g["quality_score"] - 5, (clip["clip"], clip["quality_reasons"])
+            assert clip["quality_score"] < g["quality_score"], (clip["clip"], clip["quality_reasons"])
+    # 5 s cannot prove the other speaker's audio foreign (issue #20: too short, with the length that would), so
+    # it loses on its lower confidence only; the face that does not articulate is gated far below
+    for clip in silent.clips:
+        assert clip["quality_score"] < g["quality_score"] - 5, (clip["clip"], clip["quality_reasons"])
     for clip in silent.clips:
         assert clip["face_speaking"] is False and "face not speaking during speech" in clip["quality_reasons"]
         assert clip["quality_score"] <= 20  # issue #20 (7): gated, below every genuine clip
