@@ -68,7 +68,7 @@ def test_a_newcomers_first_hour(page, live_server, browser_lab, media):
     page.click("#save-selection-button")
     page.wait_for_selector("text=manifest sha256")
     frozen = zip_of(page, "#selection-download")
-    assert layout(filtered) == layout(frozen) and len(layout(filtered)) == 7 * clips
+    assert layout(filtered) == layout(frozen) and len(layout(filtered)) == 8 * clips
     top = frozen.namelist()[0].split("/")[0]
     folders = json.loads(frozen.read(f"{top}/selection.json"))["folders"]
     for entry in json.loads(frozen.read(f"{top}/manifest.json"))["clips"]:

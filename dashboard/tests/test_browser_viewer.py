@@ -111,7 +111,7 @@ def test_filter_then_download_the_filtered_zip(page, live_server, live_lab):
     page.click("#clip-filter button[type=submit]")
     page.wait_for_url("**score_min=**")
     assert page.text_content("#clip-count").strip() == "2 clips"
-    for role in ("audio", "blendshapes_qc", "audio_features", "quality_mask", "metadata"):
+    for role in ("audio", "blendshapes_qc", "audio_features", "quality_mask", "face", "metadata"):
         page.uncheck(f"#download-form input[value={role}]")  # keep the video and the blendshape CSV
     with page.expect_download() as info:
         page.click("#download")
