@@ -72,7 +72,7 @@ def refit_dataset(dataset_id: int) -> str:
         for clip in Clip.objects.filter(dataset_id=dataset_id).select_related("video").order_by("video_id", "name"):
             rec = clip_recording(Path(clip.video.output_dir), clip.name, f"{clip.video_id}")
             if rec is not None:
-                by_video.setdefault(rec.name.split("/")[0], []).append(rec)
+                by_video.setdefault(str(clip.video_id), []).append(rec)
         result = refit(by_video, model_at())
         if result.adopted:
             result.model.save(model_path(dataset_id))

@@ -50,17 +50,18 @@ def recommendations(clips: list[dict], failed: list[dict], dropped: list[dict], 
     mute = [c for c in clips if c.get("face_speaking") is False]
     if mute:
         tips.append(f"{len(mute)} clip(s): the face does not articulate while the audio has speech (off-screen speaker?).")
+    from pipeline.dataset.shot_split import SHOT_CHANGE
     from pipeline.quality.scoring import JITTER_SCALE
 
     jittery = [c for c in clips if (c["quality"].get("jitter") or 0) > 2 * JITTER_SCALE]
     if jittery and params.smooth == "none":
         tips.append(f"{len(jittery)} clip(s) have jittery tracking: consider --smooth oneeuro.")
-    short = [d for d in dropped if not str(d.get("reason", "")).startswith("shot change")]
+    short = [d for d in dropped if d.get("cause") != SHOT_CHANGE]
     if short:
         total = sum(d["duration_s"] for d in short)
         tips.append(f"{len(short)} speech segment(s) ({total:.1f} s) were shorter than min_clip "
                     f"({params.segment.min_clip:g} s) and dropped: lower --min_clip to keep them.")
-    cut = [d for d in dropped if str(d.get("reason", "")).startswith("shot change")]
+    cut = [d for d in dropped if d.get("cause") == SHOT_CHANGE]
     if cut:
         tips.append(f"{len(cut)} part(s) of speech runs ({sum(d['duration_s'] for d in cut):.1f} s) were dropped at "
                     "shot changes: each side of a cut must hold min_clip of speech to be a clip.")

@@ -28,6 +28,9 @@ def inside(boundaries: list[Boundary], start_s: float, end_s: float) -> list[Bou
     return [b for b in boundaries if b.end_s > start_s + EPS and b.start_s < end_s - EPS]
 
 
+SHOT_CHANGE = "shot_change"  # the "cause" of a dropped entry left at a shot boundary
+
+
 def part_spans(boundaries: list[Boundary], span_start_s: float, span_end_s: float,
                min_clip: float) -> tuple[list[tuple[float, float]], list[dict]]:
     """(the speech span's sides that are long enough, the dropped ones as report entries)."""
@@ -39,7 +42,7 @@ def part_spans(boundaries: list[Boundary], span_start_s: float, span_end_s: floa
             continue  # the pre-roll frame was on the other side of a cut: the clip starts on the shot's first frame
         else:
             dropped.append({"start_s": round(a, 3), "end_s": round(b, 3), "duration_s": round(b - a, 3),
-                            "reason": f"shot change: only {b - a:.1f} s of this speech run is in one shot "
+                            "cause": SHOT_CHANGE, "reason": f"shot change: only {b - a:.1f} s of this speech run is in one shot "
                                       f"(min_clip {min_clip:g} s)"})
     return kept, dropped
 

@@ -3,7 +3,7 @@
 Our own detector on the frames the pipeline decodes anyway, not PySceneDetect: its default OpenCV dependency
 (``opencv-python``) breaks mediapipe's ``cv2``, and it would decode the recording a second time.  Per frame it
 keeps a 64-bin colour histogram (4 levels per RGB channel) of a subsampled picture (about 48 x 48 pixels:
-microseconds a frame), and compares neighbours by histogram distance (half the L1 distance: 0 same colours,
+about 0.25 ms a frame), and compares neighbours by histogram distance (half the L1 distance: 0 same colours,
 1 nothing in common):
 
 - a **cut** at frame i: the distance from frame i-1 to i is large (at least ``cut``) and several times the

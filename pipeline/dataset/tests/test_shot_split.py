@@ -65,3 +65,16 @@ def test_talk3s_cut_is_found_at_its_frame_and_no_clip_spans_a_boundary(media, ta
     for clip in talk3_dataset.clips:
         for b in shots:
             assert b["end_s"] <= clip["source_start_s"] + 1e-6 or b["start_s"] >= clip["source_end_s"] - 1e-6, (clip["clip"], b)
+
+
+def test_parts_dropped_at_a_shot_change_are_told_apart_from_short_speech_in_the_recommendations():
+    from pipeline.dataset.report import recommendations
+    from pipeline.dataset.shot_split import part_spans
+    from pipeline.media.shots import Boundary
+
+    kept, dropped = part_spans([Boundary(kind="cut", first=270, last=269, start_s=10.8, end_s=10.8, strength=1.0)], 10.0, 20.0, min_clip=2.0)
+    assert kept == [(10.8, 20.0)] and [d["cause"] for d in dropped] == ["shot_change"]
+    short = {"start_s": 30.0, "end_s": 30.5, "duration_s": 0.5, "reason": "shorter than min_clip"}
+    tips = recommendations([], [], [*dropped, short], ONE_RUN)
+    assert any("1 part(s) of speech runs (0.8 s) were dropped at shot changes" in t for t in tips)
+    assert any("1 speech segment(s) (0.5 s) were shorter than min_clip" in t for t in tips)
