@@ -75,14 +75,17 @@ def feature_matrix(table, features: tuple[str, ...]) -> np.ndarray:
     blocks = []
     for name in features:
         column = table[name].combine_chunks()
-        values = column.flatten().to_numpy() if pa.types.is_fixed_size_list(column.type) \
+        width = column.type.list_size if pa.types.is_fixed_size_list(column.type) else 1
+        values = column.flatten().to_numpy() if width > 1 or pa.types.is_fixed_size_list(column.type) \
             else column.to_numpy(zero_copy_only=False)
-        blocks.append(np.asarray(values, np.float32).reshape(table.num_rows, -1))
+        blocks.append(np.asarray(values, np.float32).reshape(table.num_rows, width))
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((table.num_rows, 0), np.float32)
 
 
 def target_matrix(table, targets: tuple[str, ...]) -> np.ndarray:
     """(frames, targets) float32; NaN where the value is null (no face)."""
+    if table.num_rows == 0:
+        return np.zeros((0, len(targets)), np.float32)
     return np.column_stack([np.asarray(table[name].to_numpy(zero_copy_only=False), np.float32)
                             for name in targets]).astype(np.float32)
 

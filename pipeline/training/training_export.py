@@ -84,8 +84,11 @@ def _read_curves(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return table.frame.astype(np.int32), table.time_s, table.face, table.matrix(CURVES)
 
 
-def clip_frames(clip: ExportClip, split: str):
-    """The frame rows of one clip as a pyarrow Table (raises OSError/ValueError when a file is unreadable)."""
+def clip_frames(clip: ExportClip, split: str, fps: float | None = None):
+    """The frame rows of one clip as a pyarrow Table (raises OSError/ValueError when a file is unreadable).
+
+    With ``fps``, the rows are new frames at k / fps (pipeline.training.resample): values interpolated from the
+    PTS, ``usable`` only where both source frames are, audio features computed again on the new times."""
     import pyarrow as pa
 
     frame, time_s, face, clean = _read_curves(clip.files.blendshapes_qc)
@@ -95,10 +98,23 @@ def clip_frames(clip: ExportClip, split: str):
     with np.load(clip.files.audio_features, allow_pickle=False) as npz:
         features = {name: np.asarray(npz[name], np.float32) for name in (*LIST_FEATURES, *SCALAR_FEATURES)
                     if name in npz.files}
+        params_json = str(npz["params"]) if "params" in npz.files else None
     if raw_frame.size != n or usable.size != n or any(a.shape[0] != n for a in features.values()):
         raise ValueError(f"{clip.name}: its files disagree on the number of frames "
                          f"(blendshapes {n}, raw {raw_frame.size}, mask {usable.size}, "
                          f"features {sorted({a.shape[0] for a in features.values()})})")
+    face_data = read_face_arrays(clip, n)
+    if fps:
+        from pipeline.training.resample import Resampler, recompute_features
+
+        at = Resampler.between(time_s, fps)
+        clean, raw, face, usable = at.values(clean), at.values(raw), at.both(face), at.both(usable)
+        face_data = {k: at.values(v) for k, v in face_data.items()}
+        time_s = at.times
+        frame = np.round(time_s * fps).astype(np.int32)  # the frame's number on the new rate's grid
+        recomputed = recompute_features(clip.files.audio, params_json, time_s)
+        features = {k: np.asarray(recomputed[k], np.float32) for k in features}
+        n = time_s.size
     start = float(clip.info.get("source_start_s") or 0.0)
     columns: dict[str, pa.Array] = {
         "clip_id": pa.array(np.full(n, clip.clip_id, np.int64)),
@@ -123,15 +139,19 @@ def clip_frames(clip: ExportClip, split: str):
     for name in SCALAR_FEATURES:
         if name in features:
             columns[name] = pa.array(features[name].reshape(-1))
-    columns.update(face_columns(clip, n))
+    for name, (key, width) in FACE_COLUMNS.items():
+        if key in face_data:
+            flat = pa.array(np.asarray(face_data[key], np.float32).reshape(-1))
+            columns[name] = pa.FixedSizeListArray.from_arrays(flat, width)
     return pa.table(columns)
 
 
-def face_columns(clip: ExportClip, n: int) -> dict:
-    """The clip's per-frame face data (pipeline.face.face_data) as fixed-size list columns, NaN without a face;
-    {} for a clip written before it existed (export.json lists those clips)."""
-    import pyarrow as pa
+FACE_COLUMNS = {"face_box_px": ("box_px", 4), "landmarks": ("landmarks", 478 * 3), "face_matrix": ("matrix", 16)}
 
+
+def read_face_arrays(clip: ExportClip, n: int) -> dict[str, np.ndarray]:
+    """The clip's per-frame face data (pipeline.face.face_data): box, landmarks, matrix, NaN without a face;
+    {} for a clip written before it existed (export.json lists those clips)."""
     from pipeline.face.face_data import read_face_data
 
     if not clip.files.face.is_file():
@@ -139,9 +159,7 @@ def face_columns(clip: ExportClip, n: int) -> dict:
     face = read_face_data(clip.files.face)
     if face["landmarks"].shape[0] != n:
         raise ValueError(f"{clip.name}: its face data has {face['landmarks'].shape[0]} frames, its table {n}")
-    return {name: pa.FixedSizeListArray.from_arrays(pa.array(face[key].astype(np.float32).reshape(-1)), width)
-            for name, key, width in (("face_box_px", "box_px", 4), ("landmarks", "landmarks", 478 * 3),
-                                     ("face_matrix", "matrix", 16))}
+    return {key: face[key] for key, _ in FACE_COLUMNS.values()}
 
 
 CLIP_COLUMNS = ("clip_id", "clip", "source", "video", "split", "source_start_s", "source_end_s", "duration_s",
@@ -173,8 +191,9 @@ def _parquet_bytes(table) -> bytes:
 
 def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed: int,
                    fractions: dict[str, float] | None = None, describe: dict | None = None,
-                   rows_per_part: int = ROWS_PER_PART) -> Iterator[tuple[str, bytes]]:
-    """(relative path, bytes) of every file of the export, parts first, built one part at a time."""
+                   rows_per_part: int = ROWS_PER_PART, fps: float | None = None) -> Iterator[tuple[str, bytes]]:
+    """(relative path, bytes) of every file of the export, parts first, built one part at a time (``fps``: frames
+    resampled to that rate, see clip_frames)."""
     import pyarrow as pa
 
     pending, pending_rows, part = [], 0, 0
@@ -187,7 +206,7 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
     for clip in clips:
         split = splits.get(clip.video, "train")
         try:
-            table = clip_frames(clip, split)
+            table = clip_frames(clip, split, fps)
         except (OSError, ValueError, KeyError) as exc:  # listed, never silently left out
             missing.append({"clip_id": clip.clip_id, "clip": clip.name, "source": clip.source,
                             "problem": f"{type(exc).__name__}: {exc}"})
@@ -215,7 +234,9 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
         **(describe or {}),
         "split": {"by": "source video", "seed": seed, "fractions": {**DEFAULT_FRACTIONS, **(fractions or {})},
                   "videos": by_split},
+        "fps": fps or "each clip's own (see clips.parquet)",
         "counts": {"clips": len(clip_rows), "parts": part, "frames": frames_per_split},
+        "empty_splits": empty_splits(frames_per_split),
         "content_sha256": content.hexdigest(),
         "missing_clips": missing,
         "clips_without_face_data": without_face,
@@ -238,6 +259,17 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
         "feature_params": feature_params,
     }
     yield "export.json", json.dumps(info, indent=1, default=str).encode()
+
+
+def empty_splits(frames_per_split: dict[str, int]) -> list[str]:
+    """The splits with no frame, each said in words (an export of fewer than 3 videos has no validation or test)."""
+    return [f"{name}: no frames (the split is by source video; {name} needs its own video)"
+            for name in SPLITS if not frames_per_split.get(name)]
+
+
+def split_plan(splits: dict[str, str]) -> dict[str, int]:
+    """Videos per split, as assign_splits gave them (for a form to say before the export what will be empty)."""
+    return {name: sum(1 for s in splits.values() if s == name) for name in SPLITS}
 
 
 def _feature_params(path: Path) -> dict | None:

@@ -1,14 +1,18 @@
-"""python manage.py export_training --folder DATASET --output EXPORT: a make_dataset folder as a Parquet training export."""
+"""python manage.py export_training --folder DATASET --output EXPORT [--format F] [--fps N]: a make_dataset folder as
+a training export in one of the trainer layouts (pipeline/training/trainer_layouts.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pipeline.training.resample import EXPORT_FPS
+from pipeline.training.trainer_layouts import LAYOUTS
+
 
 class Command(BaseCommand):
-    help = ("Write a make_dataset output folder as a frame-aligned Parquet export (one row per video frame, "
-            "split by source video); see pipeline/training/training_export.py for the columns.")
+    help = ("Write a make_dataset output folder as a training export split by source video: Parquet (one row per "
+            "video frame), or the layout a trainer reads (unitalker, npy, musetalk); see the README's trainer layouts.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--folder", required=True, help="a make_dataset output folder (with manifest.jsonl)")
@@ -17,20 +21,23 @@ class Command(BaseCommand):
         parser.add_argument("--validation", type=float, default=0.1, help="share of source videos for validation")
         parser.add_argument("--test", type=float, default=0.1, help="share of source videos for test")
         parser.add_argument("--holdout", nargs="*", default=[], help="source file names that must be in test")
+        parser.add_argument("--format", default="parquet", choices=sorted(LAYOUTS),
+                            help="the layout: " + "; ".join(f"{k}: {v[1]}" for k, v in LAYOUTS.items()))
+        parser.add_argument("--fps", type=int, choices=EXPORT_FPS, default=None,
+                            help="resample every clip to this frame rate from its PTS (default: parquet keeps each "
+                                 "clip's own frames; unitalker and npy take the trainer rate, 25 or 30, nearest it)")
 
     def handle(self, *args, **opts) -> None:
-        from pipeline.training.training_export import (
-            assign_splits,
-            clips_from_folder,
-            export_entries,
-            write_export,
-        )
+        from pipeline.training.trainer_layouts import LayoutOptions, layout_entries
+        from pipeline.training.training_export import assign_splits, clips_from_folder, write_export
 
         folder, output = Path(opts["folder"]), Path(opts["output"])
         if not (folder / "manifest.jsonl").is_file():
             raise CommandError(f"{folder}: no manifest.jsonl here: not a make_dataset output folder", returncode=2)
         if output.exists():
             raise CommandError(f"{output}: already exists; choose a new folder", returncode=2)
+        if opts["format"] == "musetalk" and opts["fps"]:
+            raise CommandError("--fps: musetalk keeps each clip's own video frames; leave --fps out", returncode=2)
         for share in ("validation", "test"):
             if not 0 <= opts[share] < 0.5:
                 raise CommandError(f"--{share} must be between 0 and 0.5", returncode=2)
@@ -44,14 +51,21 @@ class Command(BaseCommand):
         if unknown:
             raise CommandError(f"--holdout: no clip comes from {', '.join(sorted(unknown))}", returncode=2)
         splits = assign_splits({c.video for c in clips}, opts["seed"], fractions, holdout=opts["holdout"])
-        write_export(export_entries(clips, splits, seed=opts["seed"], fractions=fractions,
-                                    describe={"dataset_folder": str(folder.resolve())}), output)
+        options = LayoutOptions(fps=opts["fps"], seed=opts["seed"], fractions=fractions,
+                                describe={"dataset_folder": str(folder.resolve())})
+        write_export(layout_entries(opts["format"], clips, splits, options), output)
         import json
 
         info = json.loads((output / "export.json").read_text())
         frames = info["counts"]["frames"]
-        self.stdout.write(f"{output}: {info['counts']['clips']} clips, "
+        clips_n = info["counts"]["clips"]
+        clips_n = sum(clips_n.values()) if isinstance(clips_n, dict) else clips_n
+        self.stdout.write(f"{output}: {opts['format']}, {clips_n} clips, "
                           + ", ".join(f"{frames[s]} {s} frames" for s in ("train", "validation", "test")))
-        if info["missing_clips"]:
-            raise CommandError(f"{len(info['missing_clips'])} clip(s) could not be read and are listed under "
-                               f"missing_clips in {output / 'export.json'}", returncode=3)
+        for problem in info.get("empty_splits", []):
+            self.stderr.write(f"note: {problem}")
+        missing = info.get("missing_clips") or info.get("left_out") or []
+        if missing:
+            raise CommandError(f"{len(missing)} clip(s) could not be exported; each is listed with the reason under "
+                               f"{'missing_clips' if 'missing_clips' in info else 'left_out'} in "
+                               f"{output / 'export.json'}", returncode=3)
