@@ -25,6 +25,7 @@ from catalog.models import Clip
 from exports.downloads import LAYOUT, ROLES, zip_response
 from exports.layout import VideoFolders, clip_files, safe_part
 from exports.models import Selection
+from pipeline.training.trainer_layouts import LAYOUTS
 
 # A frozen entry's values (pipeline.dataset.clip_record.SUMMARY_FIELDS): where the clip is and how it was judged.
 FROZEN_FIELDS = ("source_start_s", "source_end_s", "frames", "quality_score", "lip_sync_verdict")
@@ -96,6 +97,7 @@ def selection_detail(request: HttpRequest, key) -> HttpResponse:
     selection = _selection(request, key)
     entries, missing, _ = current_state(selection)
     return render(request, "catalog/selection_detail.html", {
+        "training_formats": [(k, v[1]) for k, v in LAYOUTS.items()],
         "selection": selection, "entries": entries[:500], "missing": missing,
         "missing_clips": {m["clip_id"] for m in missing}})
 
@@ -130,7 +132,7 @@ def selection_download(request: HttpRequest, key) -> HttpResponse:
 
 def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     """The frozen clips that still match the selection, as a Parquet training export; the others are listed."""
-    from exports.training import parse_seed, training_zip
+    from exports.training import parse_layout, parse_seed, training_zip
 
     selection = _selection(request, key)
     try:
@@ -138,6 +140,9 @@ def selection_training_download(request: HttpRequest, key) -> HttpResponse:
     except ValueError:
         return HttpResponse("seed: a whole number from 0 is needed\n", status=400,
                             content_type="text/plain; charset=utf-8")
+    layout, fps, problems = parse_layout(request.GET)
+    if problems:
+        return HttpResponse("; ".join(problems) + "\n", status=400, content_type="text/plain; charset=utf-8")
     entries, missing, rows = current_state(selection)
     broken = {m["clip_id"] for m in missing}
     order = [e["clip_id"] for e in entries if e["clip_id"] not in broken]
@@ -145,4 +150,5 @@ def selection_training_download(request: HttpRequest, key) -> HttpResponse:
                 "selection_manifest_sha256": selection.manifest_sha256, "filter": selection.filter,
                 "selection_missing": missing}
     return training_zip(request, selection.dataset, (rows[i] for i in order if i in rows), seed,
-                        f"{safe_part(selection.dataset.name)}-{safe_part(selection.name)}-training", describe)
+                        f"{safe_part(selection.dataset.name)}-{safe_part(selection.name)}-training-{layout}", describe,
+                        layout, fps)

@@ -13,7 +13,9 @@ from catalog.models import Clip, Dataset
 from exports.downloads import zip_response
 from exports.layout import safe_part
 from pipeline.dataset.clip_files import ClipFiles
-from pipeline.training.training_export import ExportClip, assign_splits, export_entries
+from pipeline.training.resample import EXPORT_FPS
+from pipeline.training.trainer_layouts import LAYOUTS, LayoutOptions, layout_entries
+from pipeline.training.training_export import SPLITS, ExportClip, assign_splits
 from weblib.errors import bad_request
 
 
@@ -49,8 +51,32 @@ def parse_seed(value: str | None) -> int:
     return seed
 
 
+def parse_layout(query) -> tuple[str, int | None, list[str]]:
+    """(format, fps or None, problems) of a download's ``format`` and ``fps`` parameters."""
+    layout = query.get("format") or "parquet"
+    problems = [] if layout in LAYOUTS else [f"format: one of {', '.join(LAYOUTS)}"]
+    fps_text = query.get("fps") or ""
+    fps = int(fps_text) if fps_text.isdigit() and int(fps_text) in EXPORT_FPS else None
+    if fps_text and fps is None:
+        problems.append(f"fps: one of {', '.join(map(str, EXPORT_FPS))}, or empty for each clip's own")
+    if layout == "musetalk" and fps:
+        problems.append("fps: musetalk keeps each clip's own video frames; leave fps empty")
+    return layout, fps, problems
+
+
+def split_warning(dataset: Dataset, seed: int = 0) -> str:
+    """What a training export of this dataset will lack, said before the download ("" when every split has a video)."""
+    splits = dataset_splits(dataset, seed)
+    empty = [name for name in SPLITS if name not in set(splits.values())]
+    if not empty:
+        return ""
+    n = len(splits)
+    return (f"The dataset has {n} video{'' if n == 1 else 's'}; the split is by source video, so the "
+            f"{' and '.join(empty)} split{'s' if len(empty) > 1 else ''} will be empty (3 videos or more fill all three).")
+
+
 def training_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET with the clip table's filter: the filtered clips as a Parquet training export, streamed in a zip."""
+    """GET with the clip table's filter (and format, fps, seed): the filtered clips as a training export in a zip."""
     dataset = access.get_dataset(request.user, pk)
     form = ClipFilter.of(dataset, request.GET)
     problems = form.problems()
@@ -58,19 +84,22 @@ def training_download(request: HttpRequest, pk: int) -> HttpResponse:
         seed = parse_seed(request.GET.get("seed"))
     except ValueError:
         problems = "; ".join(filter(None, [problems, "seed: a whole number from 0 is needed"]))
+    layout, fps, layout_problems = parse_layout(request.GET)
+    problems = "; ".join(filter(None, [problems, *layout_problems]))
     if problems:
         return bad_request(request, "Nothing was exported", f"the filter was not understood: {problems}",
                            [("clip table", reverse("dataset_detail", args=[dataset.pk]))], "filter-errors")
     clips = form.apply(dataset.clips.select_related("video").prefetch_related("tags")).iterator(chunk_size=500)
-    return training_zip(request, dataset, clips, seed, f"{safe_part(dataset.name)}-training",
-                        {"filter": form.active()})
+    return training_zip(request, dataset, clips, seed, f"{safe_part(dataset.name)}-training-{layout}",
+                        {"filter": form.active()}, layout, fps)
 
 
 def training_zip(request: HttpRequest, dataset: Dataset, clips: Iterable[Clip], seed: int, top: str,
-                 describe: dict) -> HttpResponse:
-    """The clips as a Parquet training export in a zip, written while it is sent; split over the dataset's videos."""
+                 describe: dict, layout: str = "parquet", fps: int | None = None) -> HttpResponse:
+    """The clips as a training export in a zip, written while it is sent; split over the dataset's videos."""
     describe = {"dataset": dataset.name, "team": dataset.team.name, **describe,
                 "created": timezone.now().isoformat(), "by": request.user.get_username()}
+    options = LayoutOptions(fps=fps, seed=seed, describe=describe)
     entries = ((f"{top}/{name}", data) for name, data in
-               export_entries(export_clips(clips), dataset_splits(dataset, seed), seed=seed, describe=describe))
+               layout_entries(layout, export_clips(clips), dataset_splits(dataset, seed), options))
     return zip_response(entries, f"{top}-{timezone.now():%Y%m%d-%H%M%S}.zip")

@@ -97,15 +97,26 @@ def requeue_stalled_baselines() -> int:
     return count
 
 
+def blocked_reason(dataset) -> str | None:
+    """Why the baseline cannot be trained on this dataset (said on the button before anyone presses it), or None."""
+    n = dataset.videos.count()
+    if n < 3:
+        return (f"the dataset has {n} video{'' if n == 1 else 's'}; the baseline is scored on held-out videos "
+                "(the split is by source video), so it needs at least 3")
+    return None
+
+
 def train(run: BaselineRun, export_dir: Path) -> dict:
     dataset = run.dataset
-    splits = dataset_splits(dataset, run.seed)
+    reason = blocked_reason(dataset)
+    if reason:
+        raise ValueError(reason)
+    # validation videos train too: a closed-form ridge model has nothing to tune on them
+    splits = {video: "train" if split == "validation" else split
+              for video, split in dataset_splits(dataset, run.seed).items()}
     by_split = {name: [int(key.split("_")[1]) for key, split in splits.items() if split == name]
-                for name in ("train", "validation", "test")}
+                for name in ("train", "test")}
     test_videos = by_split["test"]
-    if not test_videos:
-        raise ValueError(f"the dataset has {len(splits)} video(s); the baseline is scored on held-out videos, "
-                         "so it needs at least 3")
     form = ClipFilter.of(dataset, QueryDict(run.query))
     if form.problems():
         raise ValueError(f"the filter was not understood: {form.problems()}")
@@ -113,13 +124,17 @@ def train(run: BaselineRun, export_dir: Path) -> dict:
                      .values_list("pk", flat=True))
     if not train_ids:
         raise ValueError("no clip of this selection is in a training video")
-    # validation videos take no part: a ridge model has nothing to tune on them here
-    clips = (dataset.clips.filter(Q(pk__in=train_ids) | Q(video_id__in=test_videos, rejected=False))
+    test_ids = list(dataset.clips.filter(video_id__in=test_videos, rejected=False).values_list("pk", flat=True))
+    clips = (dataset.clips.filter(pk__in=[*train_ids, *test_ids])
              .select_related("video").prefetch_related("tags").order_by("video_id", "name"))
     write_export(export_entries(export_clips(clips.iterator(chunk_size=500)), splits, seed=run.seed), export_dir)
     model, metrics = baseline.train_on_export(TrainingExport(export_dir))
     baseline.save(model, run.model_path)
+    names = dict(dataset.videos.values_list("pk", "source_name"))
+    train_video_ids = set(dataset.clips.filter(pk__in=train_ids).values_list("video_id", flat=True))
     metrics["train_clips"] = len(train_ids)
-    metrics["test_videos"] = sorted(dataset.videos.filter(pk__in=test_videos).values_list("source_name", flat=True))
-    metrics["train_videos"] = len(set(dataset.clips.filter(pk__in=train_ids).values_list("video_id", flat=True)))
+    metrics["test_clips"] = len(test_ids)
+    metrics["test_videos"] = sorted(names[pk] for pk in test_videos)
+    metrics["train_video_names"] = sorted(names[pk] for pk in train_video_ids)
+    metrics["train_videos"] = len(train_video_ids)
     return metrics

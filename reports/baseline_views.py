@@ -25,6 +25,12 @@ def baseline_start(request: HttpRequest, pk: int) -> HttpResponse:
     query = QueryDict(request.POST.get("query", ""), mutable=True)
     for key in ("threshold", "page", "video"):
         query.pop(key, None)
+    from reports.baseline_job import blocked_reason
+
+    reason = blocked_reason(dataset)
+    if reason:
+        return bad_request(request, "No baseline was started", reason,
+                           [("report", reverse("dataset_report", args=[dataset.pk]))], "baseline-blocked")
     form = ClipFilter.of(dataset, query)
     if form.problems():
         return bad_request(request, "No baseline was started", f"the filter was not understood: {form.problems()}",
@@ -61,6 +67,7 @@ def baseline_rows(dataset) -> list[dict]:
                      "mean_r": metrics.get("mean_r"), "mean_mae": metrics.get("mean_mae"),
                      "train_clips": metrics.get("train_clips"), "train_frames": metrics.get("train_frames"),
                      "test_frames": metrics.get("frames"), "test_videos": metrics.get("test_videos") or [],
+                     "test_clips": metrics.get("test_clips"), "train_videos": metrics.get("train_video_names") or [],
                      "table_url": reverse("dataset_detail", args=[dataset.pk]) + (f"?{run.query}" if run.query else "")})
     return rows
 

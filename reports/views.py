@@ -12,6 +12,7 @@ from catalog import access
 from catalog.filters import METRICS, ClipFilter
 from catalog.models import Dataset, Video
 from catalog.redact import server_paths_hidden
+from reports.baseline_job import blocked_reason
 from reports.baseline_views import COMPARED, baseline_rows
 from reports.data import (
     HISTOGRAMS,
@@ -133,6 +134,7 @@ def _report(request: HttpRequest, dataset: Dataset, video: Video | None) -> Http
         "baselines": baseline_rows(dataset) if video is None else [],
         "compared": COMPARED, "query": request.GET.urlencode(),
         "can_train": video is None and access.role_in(request.user, dataset.team) in (Role.MEMBER, Role.ADMIN),
+        "baseline_blocked": blocked_reason(dataset) if video is None else None,
     })
 
 

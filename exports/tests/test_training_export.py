@@ -200,7 +200,30 @@ def test_download_for_training_follows_the_filter(client, lab):
     assert client.get(reverse("training_download", args=[talks.pk]), {"seed": "-1"}).status_code == 400
     assert client.get(reverse("training_download", args=[lab["other"].pk])).status_code == 404
     page = client.get(reverse("dataset_detail", args=[talks.pk]), {"score_min": 10}).content.decode()
-    assert 'id="training-download"' in page and "training.zip?score_min=10" in page
+    form = page[page.index('id="training-download"'):]
+    form = form[: form.index("</form>")]
+    assert 'name="score_min" value="10"' in form and 'value="unitalker"' in form and 'value="30"' in form
+    # one video: the form says before the download that validation and test will be empty
+    assert "the validation and test splits will be empty" in form
+
+
+def test_the_download_form_gives_each_trainer_layout_and_refuses_what_it_does_not_know(client, lab):
+    talks = lab["talks"]
+    login(client, "vic")
+    url = reverse("training_download", args=[talks.pk])
+    response = client.get(url, {"format": "unitalker", "fps": "30"})
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = archive.namelist()
+    top = names[0].split("/")[0]
+    assert top == "talks-training-unitalker" and f"{top}/train.json" in names and f"{top}/id_template.npy" in names
+    train = json.loads(archive.read(f"{top}/train.json"))
+    assert len(train["data"]) == talks.clips.count() and {d["fps"] for d in train["data"]} == {30}
+    info = json.loads(archive.read(f"{top}/export.json"))
+    assert len(info["empty_splits"]) == 2 and info["dataset"] == "talks"
+    for bad in ({"format": "hdf5"}, {"fps": "24"}, {"format": "musetalk", "fps": "25"}):
+        response = client.get(url, bad)
+        assert response.status_code == 400, bad
 
 
 def TrainingExport_from(archive: zipfile.ZipFile) -> TrainingExport:  # noqa: N802 - reads like the class

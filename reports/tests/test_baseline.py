@@ -228,3 +228,29 @@ def test_a_baseline_run_that_raises_anything_is_failed_not_left_running(lab, mon
         baseline_job.train_baseline(run.pk)
     run.refresh_from_db()
     assert run.status == BaselineRun.Status.FAILED and "internal error (KeyError" in run.error
+
+
+def test_the_baseline_button_says_why_before_it_fails_and_a_run_names_its_videos(client, three_video_lab):
+    from catalog.models import Dataset
+    from reports.baseline_job import train_baseline
+    from reports.models import BaselineRun
+
+    login(client, "ana")
+    lonely = Dataset.objects.create(team=three_video_lab["talks"].team, name="lonely")  # no video yet
+    page = client.get(reverse("dataset_report", args=[lonely.pk])).content.decode()
+    assert 'id="train-baseline" disabled' in page and "needs at least 3" in page
+    response = client.post(reverse("baseline_start", args=[lonely.pk]), {"query": ""})
+    assert response.status_code == 400 and not BaselineRun.objects.filter(dataset=lonely).exists()
+    talks = three_video_lab["talks"]
+    client.post(reverse("baseline_start", args=[talks.pk]), {"query": "", "label": "paper v1"})
+    run = BaselineRun.objects.get(dataset=talks)
+    assert train_baseline(run.pk).startswith("jawOpen r"), run.error
+    run.refresh_from_db()
+    # train and validation videos train (two of three), the test video is held out; names and counts shown
+    assert len(run.metrics["train_video_names"]) == 2 and len(run.metrics["test_videos"]) == 1
+    page = client.get(reverse("dataset_report", args=[talks.pk])).content.decode()
+    row = page[page.index(">paper v1</a>"):]
+    row = row[: row.index("</tr>")]
+    assert f"{run.metrics['train_clips']} clip" in row and run.metrics["test_videos"][0] in row
+    assert all(name in row for name in run.metrics["train_video_names"])
+    assert f">baseline-{run.pk}.npz</a>" in row and 'id="train-baseline" disabled' not in page
