@@ -93,7 +93,9 @@ def target_matrix(table, targets: tuple[str, ...]) -> np.ndarray:
 def clip_bounds(clip_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each row, the first and last row of its clip (rows of a clip are contiguous)."""
     n = clip_ids.size
-    starts = np.r_[0, np.flatnonzero(np.diff(clip_ids)) + 1] if n else np.zeros(0, np.int64)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(clip_ids)) + 1]
     ends = np.r_[starts[1:], n]
     return np.repeat(starts, ends - starts), np.repeat(ends - 1, ends - starts)
 
