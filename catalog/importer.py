@@ -81,6 +81,19 @@ def clip_fields(line: dict, weights: dict | None = None) -> dict:
     return {**fields, "files": line["files"]}
 
 
+def recording_folders(folder: str | Path) -> list[Path]:
+    """The make_dataset folders in ``folder``: itself, or for a folder of many recordings (pipeline.dataset.multi_build)
+    each recording's folder that has a manifest."""
+    from pipeline.dataset.multi_build import RECORDINGS
+
+    folder = Path(folder)
+    if (folder / "recordings.json").is_file() and (folder / RECORDINGS).is_dir():
+        found = sorted(p for p in (folder / RECORDINGS).iterdir() if (p / "manifest.jsonl").is_file())
+        if found:
+            return found
+    return [folder]
+
+
 def import_folder(dataset: Dataset, folder: str | Path, lines: list[dict] | None = None,
                   report: dict | None = None) -> ImportResult:
     """Create (or refresh) the folder's video and clip rows; safe to run again.  ``lines`` and ``report``: the

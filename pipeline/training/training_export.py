@@ -302,7 +302,8 @@ def write_export(entries: Iterable[tuple[str, bytes]], out_dir: Path) -> Path:
 
 
 def clips_from_folder(root: Path) -> list[ExportClip]:
-    """The complete clips of a make_dataset output folder (its manifest.jsonl), as ExportClips."""
+    """The complete clips of a make_dataset output folder (its manifest.jsonl), as ExportClips; in a folder of many
+    recordings each line names its recording's ``folder``, which is then the clip's split group."""
     root = Path(root)
     clips = []
     for number, line in enumerate((root / "manifest.jsonl").read_text(encoding="utf-8").splitlines()):
@@ -310,9 +311,10 @@ def clips_from_folder(root: Path) -> list[ExportClip]:
             continue
         entry = json.loads(line)
         files = entry.get("files") or {}
+        folder = root / entry["folder"] if entry.get("folder") else root  # a many-recording folder (multi_build)
         clips.append(ExportClip(
             clip_id=number, name=entry["clip"], source=str(entry.get("source", "")),
-            video=str(entry.get("source", "")), files=ClipFiles(root, entry["clip"]),
+            video=str(entry.get("folder") or entry.get("source", "")), files=ClipFiles(folder, entry["clip"]),
             info=summary(entry),
             file_hashes={role: f.get("sha256") for role, f in files.items()}))
     return clips

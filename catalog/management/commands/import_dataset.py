@@ -5,13 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Team
-from catalog.importer import import_folder
+from catalog.importer import import_folder, recording_folders
 from catalog.models import Dataset
 from pipeline.errors import PipelineError
 
 
 class Command(BaseCommand):
-    help = "Import a make_dataset output folder (manifest.jsonl) into a team's dataset (created if needed)."
+    help = ("Import a make_dataset output folder (manifest.jsonl; a folder of many recordings: each of them) into a "
+            "team's dataset (created if needed).")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("folder")
@@ -26,8 +27,9 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # a failed import leaves no empty dataset behind
                 dataset, _ = Dataset.objects.get_or_create(team=team, name=opts["dataset"])
-                result = import_folder(dataset, opts["folder"])
+                results = [import_folder(dataset, folder) for folder in recording_folders(opts["folder"])]
         except PipelineError as exc:
             raise CommandError(str(exc), returncode=2) from None
-        self.stdout.write(f"{dataset.name}: {result.created} clips added, {result.updated} updated "
-                          f"from {result.videos} source video(s)")
+        self.stdout.write(f"{dataset.name}: {sum(r.created for r in results)} clips added, "
+                          f"{sum(r.updated for r in results)} updated from {sum(r.videos for r in results)} "
+                          "source video(s)")

@@ -47,10 +47,12 @@ class Command(BaseCommand):
             raise CommandError(f"{folder / 'manifest.jsonl'}: cannot be read ({exc})", returncode=2) from None
         fractions = {"validation": opts["validation"], "test": opts["test"],
                      "train": 1 - opts["validation"] - opts["test"]}
-        unknown = set(opts["holdout"]) - {c.video for c in clips}
+        known = {**{c.source: c.video for c in clips}, **{c.video: c.video for c in clips}}  # file name or folder
+        unknown = set(opts["holdout"]) - set(known)
         if unknown:
             raise CommandError(f"--holdout: no clip comes from {', '.join(sorted(unknown))}", returncode=2)
-        splits = assign_splits({c.video for c in clips}, opts["seed"], fractions, holdout=opts["holdout"])
+        splits = assign_splits({c.video for c in clips}, opts["seed"], fractions,
+                               holdout=[known[name] for name in opts["holdout"]])
         options = LayoutOptions(fps=opts["fps"], seed=opts["seed"], fractions=fractions,
                                 describe={"dataset_folder": str(folder.resolve())})
         write_export(layout_entries(opts["format"], clips, splits, options), output)

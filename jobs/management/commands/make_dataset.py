@@ -26,7 +26,9 @@ class Command(BaseCommand):
     help = "Split a long talking-face recording into speech clips with blendshapes, audio features and QC."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("input", help="the recording (any container PyAV reads; needs video and audio)")
+        parser.add_argument("input", nargs="+", help="the recording (any container PyAV reads; needs video and "
+                            "audio), or several recordings and folders of them: one dataset folder for all, with "
+                            "recordings/<name>/ per recording and one manifest.jsonl")
         parser.add_argument("-o", "--output", required=True, help="dataset folder (created; rerun to resume)")
         options.add_arguments(parser)  # every build option, from pipeline.dataset.options
         parser.add_argument("--workers", type=int, default=None, help="parallel clip workers (default: all cores)")
@@ -60,10 +62,15 @@ class Command(BaseCommand):
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"{opts['lip_sync_model']}: not a lip-sync model ({exc})",
                                    returncode=EXIT_BAD_INPUT) from None
+        from pathlib import Path
+
+        inputs = opts["input"]
+        if len(inputs) > 1 or Path(inputs[0]).is_dir():
+            return self.handle_many(inputs, opts, params)
         try:
             from pipeline.dataset.build import build_dataset
 
-            result = build_dataset(opts["input"], opts["output"], params, workers=opts["workers"],
+            result = build_dataset(inputs[0], opts["output"], params, workers=opts["workers"],
                                    progress=TqdmProgress(not opts["no_progress"]))
         except PipelineError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
@@ -75,3 +82,27 @@ class Command(BaseCommand):
         )
         for tip in result.report["recommendations"]:
             self.stdout.write(f"  - {tip}")
+
+    def handle_many(self, inputs: list[str], opts: dict, params) -> None:
+        from pipeline.dataset.multi_build import build_many
+
+        try:
+            result = build_many(inputs, opts["output"], params, workers=opts["workers"],
+                                progress=TqdmProgress(not opts["no_progress"]))
+        except PipelineError as exc:
+            raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from None
+        for rec in result.recordings:
+            if rec.get("error"):
+                self.stdout.write(f"{rec['recording']}: NOT DONE: {rec['error']}")
+            else:
+                self.stdout.write(f"{rec['recording']}: {rec['clips']} clips ({rec['clip_seconds']:.1f} s, "
+                                  f"{rec['already_complete']} already complete), {rec['failed_clips']} failed, "
+                                  f"mean score {rec['mean_score']}")
+        for other in result.not_recordings:
+            self.stdout.write(f"skipped {other['path']}: {other['problem']}")
+        done = [r for r in result.recordings if not r.get("error")]
+        self.stdout.write(f"{result.root}: {len(done)} recording(s), {sum(r['clips'] for r in done)} clips; "
+                          f"see {result.root / 'dataset_report.html'} and recordings.json")
+        if result.failed_recordings:
+            raise CommandError(f"{len(result.failed_recordings)} recording(s) could not be made into clips "
+                               "(listed above and in recordings.json); the others are done", returncode=3)
