@@ -123,6 +123,10 @@ def import_folder(dataset: Dataset, folder: str | Path, lines: list[dict] | None
             total = video.clips.count()
             Video.objects.filter(pk=video.pk).update(clips_done=total, clips_total=total)
         clips_changed(dataset.pk)
+    from catalog.shared_footage import detect
+
+    for video in videos.values():
+        detect(video)
     if created:
         refresh_planner_stats()
     return ImportResult(len(videos), created, updated)

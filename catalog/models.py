@@ -82,6 +82,9 @@ class Video(models.Model):
     # Tags and rejections of the clips a reprocess replaced ({start_s, end_s, tags, rejected}), given to the
     # new clips that cover the same span once they are imported.
     carry_over = models.JSONField(default=list, blank=True)
+    # Other videos of the dataset whose recordings share footage with this one (catalog.shared_footage):
+    # [{"video": id, "name", "duration_s", "start_s" (here), "other_start_s", "bit_error_rate"}]
+    shared_footage = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

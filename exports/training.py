@@ -15,7 +15,7 @@ from exports.layout import safe_part
 from pipeline.dataset.clip_files import ClipFiles
 from pipeline.training.resample import EXPORT_FPS
 from pipeline.training.trainer_layouts import LAYOUTS, LayoutOptions, layout_entries
-from pipeline.training.training_export import SPLITS, ExportClip, assign_splits
+from pipeline.training.training_export import SPLITS, ExportClip, assign_grouped_splits
 from weblib.errors import bad_request
 
 
@@ -25,8 +25,12 @@ def video_key(video_id: int) -> str:
 
 
 def dataset_splits(dataset: Dataset, seed: int) -> dict[str, str]:
-    """Split over every video of the dataset, so a video is in the same split whatever the selection."""
-    return assign_splits([video_key(pk) for pk in dataset.videos.values_list("pk", flat=True)], seed)
+    """Split over every video of the dataset, so a video is in the same split whatever the selection; videos whose
+    recordings share footage (catalog.shared_footage) are one group, in one split."""
+    from catalog.shared_footage import shared_pairs
+
+    pairs = [(video_key(a), video_key(b)) for a, b in shared_pairs(dataset.pk)]
+    return assign_grouped_splits([video_key(pk) for pk in dataset.videos.values_list("pk", flat=True)], pairs, seed)
 
 
 def export_clip(clip: Clip) -> ExportClip:
@@ -70,9 +74,20 @@ def split_warning(dataset: Dataset, seed: int = 0) -> str:
     empty = [name for name in SPLITS if name not in set(splits.values())]
     if not empty:
         return ""
-    n = len(splits)
-    return (f"The dataset has {n} video{'' if n == 1 else 's'}; the split is by source video, so the "
-            f"{' and '.join(empty)} split{'s' if len(empty) > 1 else ''} will be empty (3 videos or more fill all three).")
+    n, groups = len(splits), split_group_count(dataset)
+    shared = f" ({n} videos, but some share footage: {groups} groups)" if groups < n else ""
+    return (f"The dataset has {groups} independent recording{'' if groups == 1 else 's'}{shared}; the split is by "
+            f"source video, so the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} will be empty "
+            "(3 or more fill all three).")
+
+
+def split_group_count(dataset: Dataset) -> int:
+    """How many split groups the dataset's videos make (videos sharing footage are one)."""
+    from catalog.shared_footage import shared_pairs
+    from pipeline.dataset.shared_footage import split_groups
+
+    keys = list(dataset.videos.values_list("pk", flat=True))
+    return len(set(split_groups(keys, shared_pairs(dataset.pk)).values()))
 
 
 def training_download(request: HttpRequest, pk: int) -> HttpResponse:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Video
+from catalog.shared_footage import forget_shared_footage
 from jobs import state
 from jobs.messages import enqueue
 
@@ -89,6 +90,7 @@ def delete_video(video: Video) -> dict:
         if not Video.objects.filter(pk=video.pk, run_token="").exclude(
                 status__in=[Video.Status.QUEUED, Video.Status.RUNNING]).delete()[0]:
             raise Refused("its job started meanwhile: cancel it first")
+        forget_shared_footage(video)
     _remove_clip_files(clip_ids)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)

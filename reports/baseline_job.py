@@ -99,10 +99,13 @@ def requeue_stalled_baselines() -> int:
 
 def blocked_reason(dataset) -> str | None:
     """Why the baseline cannot be trained on this dataset (said on the button before anyone presses it), or None."""
-    n = dataset.videos.count()
-    if n < 3:
-        return (f"the dataset has {n} video{'' if n == 1 else 's'}; the baseline is scored on held-out videos "
-                "(the split is by source video), so it needs at least 3")
+    from exports.training import split_group_count
+
+    n, groups = dataset.videos.count(), split_group_count(dataset)
+    if groups < 3:
+        shared = f" ({n} videos, some sharing footage)" if groups < n else ""
+        return (f"the dataset has {groups} independent recording{'' if groups == 1 else 's'}{shared}; the "
+                "baseline is scored on held-out videos (the split is by source video), so it needs at least 3")
     return None
 
 

@@ -286,3 +286,16 @@ def second_face_beside(src: Path, other: Path, dst: Path, fps: int = 25) -> Path
         rgb[: h // 3, : w // 3] = small
         out.append(rgb)
     return write_talk(dst, out, audio, fps)
+
+
+def head_then(first: Path, second: Path, dst: Path, seconds: float, fps: int = 25) -> Path:
+    """The first ``seconds`` of ``first`` (picture and sound), then all of ``second`` scaled to its size: a recording
+    that shares footage with ``first`` (both sources 25 fps), re-encoded."""
+    rate = 16000
+    a_frames, a_audio = _decoded(first)
+    b_frames, b_audio = _decoded(second)
+    h, w = a_frames[0].shape[:2]
+    keep = int(round(seconds * fps))
+    frames = a_frames[:keep] + [_fit(f, h, w) for f in b_frames]
+    audio = np.concatenate([a_audio[: int(round(keep / fps * rate))], b_audio])
+    return write_talk(dst, frames, audio, fps, rate)

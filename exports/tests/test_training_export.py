@@ -204,7 +204,7 @@ def test_download_for_training_follows_the_filter(client, lab):
     form = form[: form.index("</form>")]
     assert 'name="score_min" value="10"' in form and 'value="unitalker"' in form and 'value="30"' in form
     # one video: the form says before the download that validation and test will be empty
-    assert "the validation and test splits will be empty" in form
+    assert "the validation and test splits will be empty" in form and "1 independent recording" in form
 
 
 def test_the_download_form_gives_each_trainer_layout_and_refuses_what_it_does_not_know(client, lab):

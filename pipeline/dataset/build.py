@@ -35,6 +35,7 @@ from pipeline.quality.qc import QcParams
 from pipeline.dataset.av_correction import correct_clip, correction_for
 from pipeline.dataset.recording_sync import pool_clips
 from pipeline.dataset.report import write_reports
+from pipeline.dataset.shared_footage import write_fingerprint
 from pipeline.audio.segment import SegmentParams, Span, segment_speech
 from pipeline.face.smoothing import make_smoother
 
@@ -153,6 +154,9 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
     audio = decode_audio(source) if audio is None else audio
     stages["audio_decode"] = time.perf_counter() - t
     padding = check_audio_length(source, info, audio, params.pad_short_audio)
+    t = time.perf_counter()
+    write_fingerprint(root, audio.samples, audio.sample_rate)  # what shared-footage checks compare
+    stages["fingerprint"] = time.perf_counter() - t
 
     t = time.perf_counter()
     segmentation = segment_speech(audio, params.segment)

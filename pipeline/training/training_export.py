@@ -78,6 +78,30 @@ def assign_splits(videos: Iterable[str], seed: int = 0, fractions: dict[str, flo
     return splits
 
 
+def assign_grouped_splits(videos: Iterable[str], shared: Iterable[tuple[str, str]], seed: int = 0,
+                          fractions: dict[str, float] | None = None, holdout: Iterable[str] = ()) -> dict[str, str]:
+    """assign_splits over groups of videos that share footage (pipeline.dataset.shared_footage): a group is in one
+    split, and a held-out video takes its whole group to test."""
+    from pipeline.dataset.shared_footage import split_groups
+
+    groups = split_groups(set(videos), shared)
+    held = {groups[v] for v in holdout if v in groups}
+    by_group = assign_splits(sorted(set(groups.values())), seed, fractions, holdout=held)
+    return {v: by_group[g] for v, g in groups.items()}
+
+
+def folder_shared_footage(clips: Iterable[ExportClip]) -> list[dict]:
+    """The pairs of split groups (videos) of a make_dataset folder whose recordings share footage, from the
+    fingerprints in their folders: {"a", "b", "start_a_s", "start_b_s", "duration_s", "bit_error_rate"}."""
+    from pipeline.dataset.shared_footage import pairs_sharing, read_fingerprint
+
+    roots = {}
+    for clip in clips:
+        roots.setdefault(clip.video, clip.files.root)
+    prints = {video: fp for video, root in roots.items() if (fp := read_fingerprint(root)) is not None}
+    return [{"a": a, "b": b, **shared.as_dict()} for a, b, shared in pairs_sharing(prints)]
+
+
 def _read_curves(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """frame, time_s, face and the CURVES columns (float64, NaN where empty) of a blendshape CSV."""
     table = read_blendshape_table(path, CURVES)

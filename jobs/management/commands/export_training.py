@@ -29,7 +29,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         from pipeline.training.trainer_layouts import LayoutOptions, layout_entries
-        from pipeline.training.training_export import assign_splits, clips_from_folder, write_export
+        from pipeline.training.training_export import (
+            assign_grouped_splits,
+            clips_from_folder,
+            folder_shared_footage,
+            write_export,
+        )
 
         folder, output = Path(opts["folder"]), Path(opts["output"])
         if not (folder / "manifest.jsonl").is_file():
@@ -51,10 +56,11 @@ class Command(BaseCommand):
         unknown = set(opts["holdout"]) - set(known)
         if unknown:
             raise CommandError(f"--holdout: no clip comes from {', '.join(sorted(unknown))}", returncode=2)
-        splits = assign_splits({c.video for c in clips}, opts["seed"], fractions,
-                               holdout=[known[name] for name in opts["holdout"]])
+        shared = folder_shared_footage(clips)  # recordings sharing footage go to one split together
+        splits = assign_grouped_splits({c.video for c in clips}, [(p["a"], p["b"]) for p in shared], opts["seed"],
+                                       fractions, holdout=[known[name] for name in opts["holdout"]])
         options = LayoutOptions(fps=opts["fps"], seed=opts["seed"], fractions=fractions,
-                                describe={"dataset_folder": str(folder.resolve())})
+                                describe={"dataset_folder": str(folder.resolve()), "shared_footage": shared})
         write_export(layout_entries(opts["format"], clips, splits, options), output)
         import json
 
