@@ -41,16 +41,6 @@ def detect(video: Video) -> list[dict]:
     return found
 
 
-def shared_pairs(dataset_id: int) -> list[tuple[int, int]]:
-    """(video id, video id) of every pair of the dataset's videos that share footage."""
-    pairs = set()
-    for pk, entries in Video.objects.filter(dataset_id=dataset_id).values_list("pk", "shared_footage"):
-        for e in entries or []:
-            if isinstance(e, dict) and isinstance(e.get("video"), int):
-                pairs.add(tuple(sorted((pk, e["video"]))))
-    return sorted(pairs)
-
-
 def forget_shared_footage(video: Video) -> None:
     """A deleted video leaves the other videos' lists."""
     for other in Video.objects.filter(dataset_id=video.dataset_id).exclude(pk=video.pk).only("pk", "shared_footage"):

@@ -91,7 +91,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "selections": dataset.selections.all()[:50], "clip_urls": clip_url_patterns(),
         "dataset_clips": dataset.clips.count(),
         "training_formats": [(k, v[1]) for k, v in LAYOUTS.items()], "export_fps": EXPORT_FPS,
-        "split_warning": split_warning(dataset),
+        "split_warning": split_warning(videos),
     }, status=400 if problems else 200)
 
 

@@ -24,13 +24,43 @@ def video_key(video_id: int) -> str:
     return f"video_{video_id}"
 
 
-def dataset_splits(dataset: Dataset, seed: int) -> dict[str, str]:
-    """Split over every video of the dataset, so a video is in the same split whatever the selection; videos whose
-    recordings share footage (catalog.shared_footage) are one group, in one split."""
-    from catalog.shared_footage import shared_pairs
+def shared_pairs(videos) -> list[tuple[int, int]]:
+    """(id, id) of the loaded videos that share footage (Video.shared_footage, catalog.shared_footage)."""
+    ids = {v.pk for v in videos}
+    return sorted({tuple(sorted((v.pk, e["video"]))) for v in videos for e in (v.shared_footage or [])
+                   if isinstance(e, dict) and e.get("video") in ids})
 
-    pairs = [(video_key(a), video_key(b)) for a, b in shared_pairs(dataset.pk)]
-    return assign_grouped_splits([video_key(pk) for pk in dataset.videos.values_list("pk", flat=True)], pairs, seed)
+
+def splits_of(videos, seed: int) -> dict[str, str]:
+    """video key -> split over these videos; videos sharing footage are one group, in one split."""
+    pairs = [(video_key(a), video_key(b)) for a, b in shared_pairs(videos)]
+    return assign_grouped_splits([video_key(v.pk) for v in videos], pairs, seed)
+
+
+def dataset_splits(dataset: Dataset, seed: int) -> dict[str, str]:
+    """Split over every video of the dataset, so a video is in the same split whatever the selection."""
+    return splits_of(list(dataset.videos.only("pk", "shared_footage")), seed)
+
+
+def split_group_count(videos) -> int:
+    """How many split groups the videos make (videos sharing footage are one)."""
+    from pipeline.dataset.shared_footage import split_groups
+
+    return len(set(split_groups([v.pk for v in videos], shared_pairs(videos)).values()))
+
+
+def split_warning(videos, seed: int = 0) -> str:
+    """What a training export of these videos (a dataset's, loaded) will lack, said before the download ("" when
+    every split has a video)."""
+    splits = splits_of(videos, seed)
+    empty = [name for name in SPLITS if name not in set(splits.values())]
+    if not empty:
+        return ""
+    n, groups = len(splits), split_group_count(videos)
+    shared = f" ({n} videos, but some share footage: {groups} groups)" if groups < n else ""
+    return (f"The dataset has {groups} independent recording{'' if groups == 1 else 's'}{shared}; the split is by "
+            f"source video, so the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} will be empty "
+            "(3 or more fill all three).")
 
 
 def export_clip(clip: Clip) -> ExportClip:
@@ -66,28 +96,6 @@ def parse_layout(query) -> tuple[str, int | None, list[str]]:
     if layout == "musetalk" and fps:
         problems.append("fps: musetalk keeps each clip's own video frames; leave fps empty")
     return layout, fps, problems
-
-
-def split_warning(dataset: Dataset, seed: int = 0) -> str:
-    """What a training export of this dataset will lack, said before the download ("" when every split has a video)."""
-    splits = dataset_splits(dataset, seed)
-    empty = [name for name in SPLITS if name not in set(splits.values())]
-    if not empty:
-        return ""
-    n, groups = len(splits), split_group_count(dataset)
-    shared = f" ({n} videos, but some share footage: {groups} groups)" if groups < n else ""
-    return (f"The dataset has {groups} independent recording{'' if groups == 1 else 's'}{shared}; the split is by "
-            f"source video, so the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} will be empty "
-            "(3 or more fill all three).")
-
-
-def split_group_count(dataset: Dataset) -> int:
-    """How many split groups the dataset's videos make (videos sharing footage are one)."""
-    from catalog.shared_footage import shared_pairs
-    from pipeline.dataset.shared_footage import split_groups
-
-    keys = list(dataset.videos.values_list("pk", flat=True))
-    return len(set(split_groups(keys, shared_pairs(dataset.pk)).values()))
 
 
 def training_download(request: HttpRequest, pk: int) -> HttpResponse:

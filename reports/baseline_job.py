@@ -101,7 +101,8 @@ def blocked_reason(dataset) -> str | None:
     """Why the baseline cannot be trained on this dataset (said on the button before anyone presses it), or None."""
     from exports.training import split_group_count
 
-    n, groups = dataset.videos.count(), split_group_count(dataset)
+    videos = list(dataset.videos.only("pk", "shared_footage"))
+    n, groups = len(videos), split_group_count(videos)
     if groups < 3:
         shared = f" ({n} videos, some sharing footage)" if groups < n else ""
         return (f"the dataset has {groups} independent recording{'' if groups == 1 else 's'}{shared}; the "

@@ -40,7 +40,7 @@ def test_shared_footage_is_found_shown_and_kept_in_one_split(client, upload_lab,
     for seed in range(6):  # whatever the seed, the two are in one split
         splits = dataset_splits(dataset, seed)
         assert splits[video_key(aoc.pk)] == splits[video_key(joined.pk)]
-    assert "2 independent recordings (3 videos, but some share footage: 2 groups)" in split_warning(dataset)
+    assert "2 independent recordings (3 videos, but some share footage: 2 groups)" in split_warning(list(dataset.videos.all()))
     # deleting one takes it out of the other's list
     from jobs.service import delete_video
 
