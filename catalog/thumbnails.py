@@ -26,15 +26,22 @@ def make_thumbnail(clip: Clip) -> Path | None:
     if target.exists():
         return target
     video = clip.file_path("video")
+    at_s = None  # the middle frame by index in the clip's own video, or by time in the recording
     if video is None or not video.exists():
-        return None
+        source = Path(clip.video.source_path) if clip.video.source_path else None
+        if source is None or not source.is_file():  # no clip video (clip_video none) and no recording
+            return None
+        video, at_s = source, (clip.source_start_s + clip.source_end_s) / 2
     target.parent.mkdir(parents=True, exist_ok=True)
     middle = clip.frames // 2
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")  # unique per request, thread and process
     try:
         with open_container(video) as container:  # the one door (pipeline.media.media_open), even for our own files
+            if at_s is not None:
+                stream = container.streams.video[0]
+                container.seek(int(max(at_s - 1.0, 0) / stream.time_base), stream=stream, backward=True)
             for index, frame in enumerate(container.decode(video=0)):
-                if index >= middle:
+                if (index >= middle) if at_s is None else (frame.pts is not None and frame.time >= at_s):
                     break
         height = max(2, round(frame.height * THUMB_WIDTH / frame.width / 2) * 2)
         with av.open(str(temp), "w", format="image2") as out:

@@ -140,6 +140,7 @@ def clip_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "default_curves": [n for n in DEFAULT_BLENDSHAPES if n in curve_names],
         "default_features": [n for n in DEFAULT_FEATURES if n in feature_names],
         "files": [(role_name, clip.files.get(role_name)) for role_name in PAYLOAD_ROLES],
+        "has_video": "video" in (clip.files or {}),
     })
 
 

@@ -41,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
                                                  "model": model_status(), "worker": worker_status()})
 
 
-VIDEO_BULK_FIELDS = ("report", "carry_over", "params")
+VIDEO_BULK_FIELDS = ("report", "carry_over", "params", "shared_footage")
 
 
 def clip_url_patterns() -> dict[str, str]:

@@ -23,4 +23,5 @@ urlpatterns = [
     path("videos/<int:pk>/retry/", videos.video_retry, name="video_retry"),
     path("videos/<int:pk>/reprocess/", videos.video_reprocess, name="video_reprocess"),
     path("videos/<int:pk>/delete/", videos.video_delete, name="video_delete"),
+    path("videos/<int:pk>/recording/", videos.video_recording, name="video_recording"),
 ]

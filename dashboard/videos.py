@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
@@ -16,6 +16,7 @@ from catalog.redact import server_paths_hidden
 from jobs import service
 from jobs.why import shortfall
 from pipeline.dataset.options import DEFAULTS, STORED
+from pipeline.errors import PipelineError
 from uploads.form import UploadParamsForm
 from uploads.tus import parse_params
 
@@ -151,3 +152,27 @@ def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("dataset_detail", pk=video.dataset_id)
     return render(request, "jobs/video_delete.html", {"video": video, "clips": video.clips.count(),
                                                       "bytes": service.folder_bytes(folder), "imported": folder is None})
+
+
+PLAYABLE = {"mov": "video/mp4", "matroska": "video/webm", "ogg": "video/ogg"}  # what browsers may play inline
+
+
+def video_recording(request: HttpRequest, pk: int) -> HttpResponse:
+    """The uploaded recording itself, streamed with Range support: the viewer plays a clip from it when the clip
+    has no video of its own (clip_video none).  Only containers a browser plays are served inline, by the container
+    the file's first bytes announce (never its name)."""
+    from pipeline.media.media_open import sniff
+    from weblib.ranged import ranged_file_response
+
+    video = _video(request, pk)
+    path = Path(video.source_path) if video.source_path else None
+    if path is None or not path.is_file():
+        raise Http404("the server has no recording of this video (imported from a folder)")
+    try:
+        with open(path, "rb") as fh:
+            container = sniff(path, fh.read(4096))
+    except (OSError, PipelineError):
+        raise Http404("the recording cannot be read") from None
+    if container.demuxer not in PLAYABLE:
+        raise Http404(f"a browser cannot play {container.label} files")
+    return ranged_file_response(request, path, PLAYABLE[container.demuxer])

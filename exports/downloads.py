@@ -78,7 +78,10 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
             rows.append(clip_row(clip, folder))
             # a file an older clip never had (the face data before it existed, say) is named, never just left out
             absent = [r for r in wanted if r != "metadata" and r not in (clip.files or {})]
-            lines.append(json.dumps({**rows[-1], "files": sent, **({"absent": absent} if absent else {})}) + "\n")
+            why = {"video": "not kept: the video was made with clip_video none (play the recording at the clip's "
+                            "span)"} if "video" in absent and (clip.video.params or {}).get("clip_video") == "none" else {}
+            lines.append(json.dumps({**rows[-1], "files": sent, **({"absent": absent} if absent else {}),
+                                     **({"absent_why": why} if why else {})}) + "\n")
         text = io.StringIO()
         writer = csv.DictWriter(text, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()

@@ -51,7 +51,8 @@ def correct_clip(root: Path, meta: dict, source: Path, audio: AudioTrack, offset
     samples, shapes, params = write_clip_audio(files, context, lo, hi, table.time_s, float(meta["fps"]),
                                                feature_params)
     fmt = AudioFormat.of(source)
-    replace_audio(files.video, SourceAudio(source, lo, hi, fmt), fmt.rate, fmt.layout)
+    if files.video.is_file():  # no clip mp4 with clip_video none
+        replace_audio(files.video, SourceAudio(source, lo, hi, fmt), fmt.rate, fmt.layout)
     if files.face.exists():
         lip_gap = read_face_data(files.face)["lip_gap"].astype(np.float64)
         jaw = np.where(table.face, table.matrix(("jawOpen",))[:, 0], np.nan)

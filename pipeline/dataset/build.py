@@ -58,12 +58,15 @@ class DatasetParams:
     pad_short_audio: bool = False  # keep a recording whose audio ends early; the rest is silence, never a clip
     correct_av_offset: bool = False  # shift every clip's audio by the recording's reliable lip-sync offset
     lip_model: str | None = None  # the dataset's own audio-to-mouth model (jobs.lip_sync_refit); None: the shipped one
+    clip_video: str = "mp4"  # "none": no clip mp4 is written (audio-to-face datasets)
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
                 "qc": asdict(self.qc), "quality_threshold": self.quality_threshold, "encode": asdict(self.encode),
                 "pad_short_audio": self.pad_short_audio, "correct_av_offset": self.correct_av_offset,
-                "data_version": DATA_VERSION}
+                "data_version": DATA_VERSION,
+                # only when not the default, so that folders made before the option existed stay complete
+                **({"clip_video": self.clip_video} if self.clip_video != "mp4" else {})}
 
 
 @dataclass
@@ -127,7 +130,8 @@ def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack
                    source_name=source_name or source.name, span_start_s=span.start_s, span_end_s=span.end_s, audio=audio.excerpt(lo, hi),
                    speech=flags_between(lo, hi), params_key=key, params=params.as_dict(),
                    smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
-                   qc=params.qc, model=params.model, encode=params.encode, lip_model=params.lip_model)
+                   qc=params.qc, model=params.model, encode=params.encode, lip_model=params.lip_model,
+                   clip_video=params.clip_video)
 
 
 def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],

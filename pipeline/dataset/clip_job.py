@@ -67,6 +67,7 @@ class ClipJob:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     lip_model: str | None = None  # the audio-to-mouth model of the lip-sync check; None: the shipped one
     part_of: dict | None = None  # a side of a span split at a shot boundary: {"clip", "speech_span_s", "part"}
+    clip_video: str = "mp4"  # "none": the frames are tracked, no clip mp4 is encoded
 
 
 _TRACKER: dict[str | None, FaceLandmarkTracker] = {}
@@ -203,14 +204,21 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
     reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s, lead_in_s=shot_split.LEAD_IN_S)
     audio = AudioFormat.of(job.source_path)  # the clip's AAC track keeps the source's rate
     opened: list[BackgroundClipEncoder] = []
+    keep_video = job.clip_video != "none"
     try:
-        frames = encoding(prefetch(reader), files.video, reader, audio, job.encode, opened)
+        frames = encoding(prefetch(reader), files.video, reader, audio, job.encode, opened) if keep_video \
+            else prefetch(reader)
         records = list(track_frames(frames, tracker, make_smoother(job.smooth), on_result=sampler))
         if not records:
             raise ClipFailed("no video frame in this span")
         start_s, end_s = float(reader.start_s), float(reader.end_s)
         source_audio = SourceAudio(job.source_path, start_s, end_s, audio)
-        opened[0].finish(source_audio)
+        if keep_video:
+            opened[0].finish(source_audio)
+        else:
+            files.video.unlink(missing_ok=True)  # an earlier run's mp4 of this clip is not part of it now
+            for _ in source_audio:  # counts the silence the source lacks (the wav comes from the 16 kHz track)
+                pass
         padded_s = source_audio.padded / audio.rate
     finally:
         if opened and not opened[0].done:

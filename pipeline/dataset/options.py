@@ -110,6 +110,11 @@ OPTIONS: tuple[Option, ...] = (
            "features (recorded in each clip's metadata)",
            labels={False: "keep the audio as recorded", True: "shift the audio to the mouth"},
            label="correct A/V offset"),
+    Option("clip_video", str, "mp4", "each clip's own video file: mp4 (H.264 and the source audio, for viewing and "
+           "talking-face training) or none, for audio-to-face datasets that never need it (no encode: faster; the "
+           "viewer plays the recording at the clip's span, downloads say the video was not kept)",
+           choices=("mp4", "none"), labels={"none": "none (faster; the viewer plays the recording)"},
+           label="clip video"),
     Option("quality_threshold", float, 60.0, "the report lists clips scoring below this", "", 0.0, 100.0, where=CLI),
     Option("video_preset", str, "ultrafast", "x264 preset of the clip files (slower presets: smaller files)",
            choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"), where=CLI),
@@ -152,7 +157,8 @@ def dataset_params(values: Mapping[str, object] | None = None, model: str | None
     return DatasetParams(segment=segment, smooth=o["smooth"], f0_method=o["f0"],
                          quality_threshold=o["quality_threshold"], qc=QcParams(max_gap_s=o["max_interp_gap"]),
                          model=model, encode=EncodeSettings(preset=o["video_preset"], crf=o["video_crf"]),
-                         pad_short_audio=o["pad_short_audio"], correct_av_offset=o["correct_av_offset"])
+                         pad_short_audio=o["pad_short_audio"], correct_av_offset=o["correct_av_offset"],
+                         clip_video=o["clip_video"])
 
 
 def add_arguments(parser) -> None:

@@ -218,6 +218,8 @@ def musetalk_entries(clips: Iterable[ExportClip], splits: dict[str, str],
             key = keys(clip)
             if not clip.files.face.is_file():
                 raise LeftOut("no per-frame face data (a clip made before it existed: rerun make_dataset)")
+            if not clip.files.video.is_file():
+                raise LeftOut("no clip video (made with clip_video none): MuseTalk reads the clip's frames")
             face = read_face_data(clip.files.face)
             good = face["face"] & ~np.isnan(face["box_px"]).any(axis=1)
             if good.mean() < MIN_USABLE:

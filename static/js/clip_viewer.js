@@ -4,6 +4,11 @@
   "use strict";
   const controls = document.getElementById("chart-controls");
   const video = document.getElementById("clip-video");
+  // A clip without its own video plays the recording: clip time = the recording's time - offset
+  const offset = parseFloat(video.dataset.offset || "0") || 0;
+  const endAt = parseFloat(video.dataset.end || "") || null;
+  const clipTime = () => Math.max((video.currentTime || 0) - offset, 0);
+  const seekClip = (t) => { video.currentTime = t + offset; };
   const curvesEl = document.getElementById("curves-chart");
   const featuresEl = document.getElementById("features-chart");
   const picker = document.getElementById("curve-picker");
@@ -114,7 +119,7 @@
     el.on("plotly_click", (event) => {
       const point = event.points && event.points[0];
       if (!point || typeof point.x !== "number") return;
-      video.currentTime = point.x;
+      seekClip(point.x);
       moveCursor(point.x, true);
     });
   }
@@ -135,7 +140,7 @@
     frameTimes = data.time_s;
     const end = frameTimes.length ? frameTimes[frameTimes.length - 1] + 1 / fps : 1;
     const band = bands(data.time_s, data.mask, data.face);
-    const t = video.currentTime || 0;
+    const t = clipTime();
     const traces = curveTraces(data);
     const layout = {height: 340, margin: margin, hovermode: "x", title: {text: "Blendshapes (after QC)"},
                     xaxis: {title: {text: "time in clip (s)"}, range: [0, end]}, yaxis: {title: {text: "coefficient"}},
@@ -177,7 +182,7 @@
 
   let following = false;  // one animation loop at a time, however often play fires
   function follow() {
-    moveCursor(video.currentTime);
+    moveCursor(clipTime());
     following = !video.paused && !video.ended;
     if (following) requestAnimationFrame(follow);
   }
@@ -187,9 +192,9 @@
     // Land a hair after the target frame's PTS, so the browser shows that frame and not the one before.
     if (!frameTimes.length) return;
     video.pause();
-    const target = Math.min(Math.max(frameAt(video.currentTime) + frames, 0), frameTimes.length - 1);
-    video.currentTime = frameTimes[target] + 0.001;
-    moveCursor(video.currentTime, true);
+    const target = Math.min(Math.max(frameAt(clipTime()) + frames, 0), frameTimes.length - 1);
+    seekClip(frameTimes[target] + 0.001);
+    moveCursor(clipTime(), true);
   }
 
   // Tag and reject without a page reload, so the player keeps its place.
@@ -252,8 +257,12 @@
     else if (event.key === "r" && rejectForm) { rejectForm.requestSubmit(); event.preventDefault(); }
     else if (event.key === "t" && tagForm) { tagForm.querySelector("input[name=tag]").focus(); event.preventDefault(); }
   });
-  video.addEventListener("seeked", () => moveCursor(video.currentTime, true));
-  video.addEventListener("timeupdate", () => moveCursor(video.currentTime));
+  video.addEventListener("seeked", () => moveCursor(clipTime(), true));
+  video.addEventListener("timeupdate", () => {
+    if (endAt !== null && video.currentTime >= endAt) video.pause();  // the clip ends before the recording does
+    moveCursor(clipTime());
+  });
+  if (offset) video.addEventListener("loadedmetadata", () => seekClip(0), {once: true});
   [picker, rawBox].forEach((el) => el.addEventListener("change", draw));
   picker.addEventListener("click", (event) => {  // a group's "all" / "none"
     const button = event.target.closest("button.group-all, button.group-none");
