@@ -12,6 +12,7 @@ from catalog import access
 from catalog.filters import SORTABLE, ClipFilter
 from catalog.models import Video
 from exports.downloads import ROLE_LABELS
+from exports.export_views import BACKGROUND_LAYOUTS
 from exports.training import split_warning
 from pipeline.training.resample import EXPORT_FPS
 from pipeline.training.trainer_layouts import LAYOUTS
@@ -90,7 +91,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "download_roles": ROLE_LABELS.items(), "filter_problems": problems, "is_admin": role == Role.ADMIN,
         "selections": dataset.selections.all()[:50], "clip_urls": clip_url_patterns(),
         "dataset_clips": dataset.clips.count(),
-        "training_formats": [(k, v[1]) for k, v in LAYOUTS.items()], "export_fps": EXPORT_FPS,
+        "training_formats": [(k, v[1]) for k, v in LAYOUTS.items() if k not in BACKGROUND_LAYOUTS], "export_fps": EXPORT_FPS,
         "split_warning": split_warning(videos),
     }, status=400 if problems else 200)
 

@@ -32,3 +32,39 @@ class Selection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExportJob(models.Model):
+    """A training export made in the background (face-crop videos take minutes for a large selection): the
+    filtered clips of a dataset in one layout, written to a zip the page then offers."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Making"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="export_jobs")
+    layout = models.CharField(max_length=20)
+    options = models.JSONField(default=dict, blank=True)  # crop_size, fps, seed
+    query = models.TextField(blank=True)  # the clip table's filter (URL query)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    clips = models.PositiveIntegerField(default=0)  # in the selection
+    frames_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    summary = models.JSONField(default=dict, blank=True)  # the export.json's counts, left_out and speed
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    run_token = models.CharField(max_length=32, blank=True)  # the attempt that owns it (conditional-update claims)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    @property
+    def zip_path(self):
+        from pathlib import Path
+
+        return Path(settings.DATA_DIR) / "exports" / f"{self.pk}.zip"

@@ -97,7 +97,7 @@ def selection_detail(request: HttpRequest, key) -> HttpResponse:
     selection = _selection(request, key)
     entries, missing, _ = current_state(selection)
     return render(request, "catalog/selection_detail.html", {
-        "training_formats": [(k, v[1]) for k, v in LAYOUTS.items()],
+        "training_formats": [(k, v[1]) for k, v in LAYOUTS.items() if k != "facecrops"],
         "selection": selection, "entries": entries[:500], "missing": missing,
         "missing_clips": {m["clip_id"] for m in missing}})
 

@@ -88,7 +88,10 @@ def parse_seed(value: str | None) -> int:
 def parse_layout(query) -> tuple[str, int | None, list[str]]:
     """(format, fps or None, problems) of a download's ``format`` and ``fps`` parameters."""
     layout = query.get("format") or "parquet"
-    problems = [] if layout in LAYOUTS else [f"format: one of {', '.join(LAYOUTS)}"]
+    streamed = [k for k in LAYOUTS if k != "facecrops"]
+    problems = [] if layout in streamed else [
+        "format: facecrops videos are made in the background (the clip table's face-crop form)" if layout == "facecrops"
+        else f"format: one of {', '.join(streamed)}"]
     fps_text = query.get("fps") or ""
     fps = int(fps_text) if fps_text.isdigit() and int(fps_text) in EXPORT_FPS else None
     if fps_text and fps is None:

@@ -55,6 +55,8 @@ class LayoutOptions:
     seed: int = 0
     fractions: dict | None = None  # shares of videos per split (recorded; the split itself comes in)
     describe: dict | None = None
+    crop_size: int = 256  # facecrops: the crop's side in pixels (256 or 512)
+    progress: Callable[[int], None] | None = None  # facecrops: told the frames written after each clip
 
 
 class Keys:
@@ -253,6 +255,63 @@ def musetalk_entries(clips: Iterable[ExportClip], splits: dict[str, str],
         warnings=warnings))
 
 
+def facecrops_entries(clips: Iterable[ExportClip], splits: dict[str, str],
+                      options: LayoutOptions) -> Iterator[tuple[str, bytes]]:
+    """Face-aligned crop videos (pipeline.training.face_crops) with their wav, landmarks and transforms."""
+    import time
+
+    from pipeline.face.face_data import read_face_data
+    from pipeline.training.face_crops import FPS, SIZES, TEMPLATE, crop_in_temp
+
+    if options.fps and options.fps != FPS:
+        raise ValueError(f"facecrops are {FPS} fps (what Wav2Lip and LatentSync train on): leave --fps out")
+    if options.crop_size not in SIZES:
+        raise ValueError(f"crop size must be one of {', '.join(map(str, SIZES))}")
+    tally = Tally()
+    keys = Keys()
+    lists: dict[str, list[str]] = {s: [] for s in SPLITS}
+    index = []
+    started, written = time.perf_counter(), 0
+    for clip in clips:
+        split = splits.get(clip.video, "train")
+        key = keys(clip)
+        try:
+            if not clip.files.video.is_file():
+                raise LeftOut("no clip video (made with clip_video none): the crops are cut from the clip's frames")
+            if not clip.files.face.is_file():
+                raise LeftOut("no per-frame face data (a clip made before it existed: rerun make_dataset)")
+            face = read_face_data(clip.files.face)
+            if face["face"].mean() < 0.8:
+                raise LeftOut(f"a face on only {face['face'].mean():.0%} of its frames (at least 80% needed)")
+            crop = crop_in_temp(clip.files.video, face, clip.files.audio, options.crop_size)
+            audio = wav_16k(clip.files.audio)
+        except (OSError, ValueError, KeyError) as exc:
+            tally.leave_out(clip, exc)
+            continue
+        folder = f"clips/{key}"
+        yield f"{folder}/video.mp4", crop["video"]
+        yield f"{folder}/audio.wav", audio
+        yield f"{folder}/landmarks.npy", npy_bytes(crop["landmarks"])
+        yield f"{folder}/affine.npy", npy_bytes(crop["affine"])
+        lists[split].append(folder)
+        index.append({"id": key, "split": split, "folder": folder, "frames": crop["frames"], "fps": FPS,
+                      "size": options.crop_size, "source": clip.source, "clip": clip.name,
+                      "source_start_s": clip.info.get("source_start_s")})
+        tally.add(clip, split, crop["frames"])
+        written += crop["frames"]
+        if options.progress:
+            options.progress(written)
+    seconds = time.perf_counter() - started
+    for split in SPLITS:
+        yield f"{SPLIT_FILE[split]}.txt", "".join(f"{p}\n" for p in lists[split]).encode()
+    yield "index.json", json_bytes({"clips": index, "fps": FPS, "size": options.crop_size})
+    yield "export.json", json_bytes(tally.info(
+        "facecrops", "Wav2Lip / LatentSync-style face-aligned crops (25 fps video, 16 kHz audio)", splits, options,
+        fps=FPS, size=options.crop_size, template=TEMPLATE,
+        speed={"frames": written, "seconds": round(seconds, 2),
+               "frames_per_s": round(written / seconds, 1) if seconds > 0 else None}))
+
+
 def parquet_entries(clips: Iterable[ExportClip], splits: dict[str, str],
                     options: LayoutOptions) -> Iterator[tuple[str, bytes]]:
     from pipeline.training.training_export import export_entries
@@ -267,6 +326,8 @@ LAYOUTS: dict[str, tuple[Writer, str]] = {
     "unitalker": (unitalker_entries, "UniTalker: npy T x 52 + 16 kHz wav, train/val/test.json"),
     "npy": (npy_entries, "FaceFormer-style: per clip blendshapes.npy + audio.wav, index.json"),
     "musetalk": (musetalk_entries, "MuseTalk: per clip json (box, 68 landmarks), mp4 + wav, train/val.txt"),
+    "facecrops": (facecrops_entries, "face-aligned crop videos, 25 fps, 256 or 512 px, with 16 kHz wav and landmarks "
+                                     "(Wav2Lip, LatentSync)"),
 }
 
 

@@ -23,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--holdout", nargs="*", default=[], help="source file names that must be in test")
         parser.add_argument("--format", default="parquet", choices=sorted(LAYOUTS),
                             help="the layout: " + "; ".join(f"{k}: {v[1]}" for k, v in LAYOUTS.items()))
+        parser.add_argument("--crop_size", type=int, choices=(256, 512), default=256,
+                            help="facecrops: the side of the face-aligned crop in pixels")
         parser.add_argument("--fps", type=int, choices=EXPORT_FPS, default=None,
                             help="resample every clip to this frame rate from its PTS (default: parquet keeps each "
                                  "clip's own frames; unitalker and npy take the trainer rate, 25 or 30, nearest it)")
@@ -43,6 +45,8 @@ class Command(BaseCommand):
             raise CommandError(f"{output}: already exists; choose a new folder", returncode=2)
         if opts["format"] == "musetalk" and opts["fps"]:
             raise CommandError("--fps: musetalk keeps each clip's own video frames; leave --fps out", returncode=2)
+        if opts["format"] == "facecrops" and opts["fps"] not in (None, 25):
+            raise CommandError("--fps: facecrops are 25 fps (what Wav2Lip and LatentSync train on)", returncode=2)
         for share in ("validation", "test"):
             if not 0 <= opts[share] < 0.5:
                 raise CommandError(f"--{share} must be between 0 and 0.5", returncode=2)
@@ -59,7 +63,7 @@ class Command(BaseCommand):
         shared = folder_shared_footage(clips)  # recordings sharing footage go to one split together
         splits = assign_grouped_splits({c.video for c in clips}, [(p["a"], p["b"]) for p in shared], opts["seed"],
                                        fractions, holdout=[known[name] for name in opts["holdout"]])
-        options = LayoutOptions(fps=opts["fps"], seed=opts["seed"], fractions=fractions,
+        options = LayoutOptions(fps=opts["fps"], seed=opts["seed"], fractions=fractions, crop_size=opts["crop_size"],
                                 describe={"dataset_folder": str(folder.resolve()), "shared_footage": shared})
         write_export(layout_entries(opts["format"], clips, splits, options), output)
         import json
