@@ -108,6 +108,8 @@ class ClipFilter(forms.Form):
     rejected = forms.ChoiceField(required=False, choices=[("exclude", "hide rejected"), ("include", "show all"),
                                                           ("only", "only rejected")], label="Rejected")
     sort = forms.CharField(required=False, max_length=40)
+    kind = forms.ChoiceField(required=False, choices=[("", "speech and muted shots"), ("speech", "speech clips"),
+                                                      ("muted", "muted shots")], label="Kind")
     sync = forms.ChoiceField(required=False, choices=SYNC_CHOICES, label="Lip sync")
     speaking = forms.ChoiceField(required=False, choices=[("", "any"), ("yes", "yes"), ("no", "no")],
                                  label="Face speaking")
@@ -167,6 +169,8 @@ class ClipFilter(forms.Form):
             clips = clips.filter(video_id=data["video"])
         if data.get("tag"):
             clips = clips.filter(tags__name=data["tag"])
+        if data.get("kind"):
+            clips = clips.filter(muted=data["kind"] == "muted")
         if data.get("q"):
             clips = clips.filter(Q(name__icontains=data["q"]) | Q(source_name__icontains=data["q"]))
         rejected = data.get("rejected") or "exclude"

@@ -137,6 +137,7 @@ class Clip(models.Model):
     quality = models.JSONField(default=dict, blank=True)  # every stored QC value: what the score is computed from
     quality_reasons = models.JSONField(default=list, blank=True)  # why it loses points, in words
     speech_ratio = models.FloatField()
+    muted = models.BooleanField(default=False)  # a muted shot (no speech), made with the muted_shots option
     files = models.JSONField(default=dict)  # role -> {"path", "bytes", "sha256"}, paths relative to video.output_dir
     rejected = models.BooleanField(default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="clips")

@@ -299,3 +299,14 @@ def head_then(first: Path, second: Path, dst: Path, seconds: float, fps: int = 2
     frames = a_frames[:keep] + [_fit(f, h, w) for f in b_frames]
     audio = np.concatenate([a_audio[: int(round(keep / fps * rate))], b_audio])
     return write_talk(dst, frames, audio, fps, rate)
+
+
+def with_pause(src: Path, dst: Path, pause_s: float = 5.0, fps: int = 25) -> Path:
+    """``src`` (25 fps), then ``pause_s`` of its last frame over near-silence, then ``src`` again: a recording with
+    a pause in which a face is on screen and nobody speaks."""
+    rate = 16000
+    frames, audio = _decoded(src)
+    quiet = (np.random.default_rng(0).standard_normal(int(rate * pause_s)) * 1e-3).astype(np.float32)
+    n = len(frames) * rate // fps
+    return write_talk(dst, frames + [frames[-1]] * int(round(pause_s * fps)) + frames,
+                      np.concatenate([audio[:n], quiet, audio[:n]]), fps, rate)

@@ -44,6 +44,7 @@ class SegmentParams:
 class Span:
     start_s: float  # container time
     end_s: float
+    muted: bool = False  # a muted shot: a stretch without speech (muted_spans), not a speech span
 
     @property
     def duration_s(self) -> float:
@@ -174,3 +175,38 @@ def segment_speech(audio: AudioTrack, params: SegmentParams = SegmentParams()) -
             else:
                 clips.append(part)
     return Segmentation(clips, dropped, merged, frame_s, flags, level, floor, asdict(params), origin)
+
+
+MUTED_MIN_S, MUTED_MAX_S = 3.0, 30.0  # Audio2Face-3D's shot lengths
+MUTED_MARGIN_S = 0.5  # kept clear of speech on either side
+
+
+def muted_spans(seg: Segmentation, start_s: float, end_s: float, share: float) -> list[Span]:
+    """Muted shots: stretches of [start_s, end_s) with no speech run (MUTED_MARGIN_S clear of speech), MUTED_MIN_S
+    to MUTED_MAX_S long (a longer silence gives equal pieces), the longest first while their total stays within
+    ``share`` of the speech clips' seconds; in time order.  Whether a face is there is the clip worker's business
+    (a shot without one fails like any clip, saying so)."""
+    if share <= 0:
+        return []
+    runs = sorted((r.start_s, r.end_s) for r in seg.speech_runs)
+    gaps, cursor = [], start_s
+    for a, b in runs:
+        gaps.append((cursor, a))
+        cursor = max(cursor, b)
+    gaps.append((cursor, end_s))
+    pieces: list[Span] = []
+    for a, b in gaps:
+        a = a + (MUTED_MARGIN_S if a > start_s else 0.0)
+        b = b - (MUTED_MARGIN_S if b < end_s else 0.0)
+        if b - a < MUTED_MIN_S:
+            continue
+        parts = math.ceil((b - a) / MUTED_MAX_S)
+        step = (b - a) / parts
+        pieces += [Span(a + k * step, a + (k + 1) * step, muted=True) for k in range(parts)]
+    budget = share * sum(c.duration_s for c in seg.clips if not c.muted)
+    chosen, total = [], 0.0
+    for piece in sorted(pieces, key=lambda p: -p.duration_s):  # the longest that still fit, never above the share
+        if total + piece.duration_s <= budget + 1e-9:
+            chosen.append(piece)
+            total += piece.duration_s
+    return sorted(chosen, key=lambda p: p.start_s)

@@ -36,7 +36,7 @@ from pipeline.dataset.av_correction import correct_clip, correction_for
 from pipeline.dataset.recording_sync import pool_clips
 from pipeline.dataset.report import write_reports
 from pipeline.dataset.shared_footage import write_fingerprint
-from pipeline.audio.segment import SegmentParams, Span, segment_speech
+from pipeline.audio.segment import SegmentParams, Span, muted_spans, segment_speech
 from pipeline.face.smoothing import make_smoother
 
 # Bumped whenever the pipeline's output for the same input and parameters changes, so a rerun
@@ -59,6 +59,7 @@ class DatasetParams:
     correct_av_offset: bool = False  # shift every clip's audio by the recording's reliable lip-sync offset
     lip_model: str | None = None  # the dataset's own audio-to-mouth model (jobs.lip_sync_refit); None: the shipped one
     clip_video: str = "mp4"  # "none": no clip mp4 is written (audio-to-face datasets)
+    muted_shots: float = 0.0  # share of the speech seconds added as muted shots (segment.muted_spans)
 
     def as_dict(self) -> dict:
         return {"segment": asdict(self.segment), "smooth": self.smooth, "f0": self.f0_method,
@@ -66,7 +67,8 @@ class DatasetParams:
                 "pad_short_audio": self.pad_short_audio, "correct_av_offset": self.correct_av_offset,
                 "data_version": DATA_VERSION,
                 # only when not the default, so that folders made before the option existed stay complete
-                **({"clip_video": self.clip_video} if self.clip_video != "mp4" else {})}
+                **({"clip_video": self.clip_video} if self.clip_video != "mp4" else {}),
+                **({"muted_shots": self.muted_shots} if self.muted_shots else {})}
 
 
 @dataclass
@@ -131,7 +133,7 @@ def clip_job(root: Path, source: Path, index: int, span: Span, audio: AudioTrack
                    speech=flags_between(lo, hi), params_key=key, params=params.as_dict(),
                    smooth=params.smooth, feature_params=FeatureParams(f0_method=params.f0_method),
                    qc=params.qc, model=params.model, encode=params.encode, lip_model=params.lip_model,
-                   clip_video=params.clip_video)
+                   clip_video=params.clip_video, muted=span.muted)
 
 
 def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
@@ -164,6 +166,8 @@ def plan_dataset(source: str | os.PathLike[str], output: str | os.PathLike[str],
 
     t = time.perf_counter()
     segmentation = segment_speech(audio, params.segment)
+    # muted shots follow the speech clips (their indices after them, so the speech clips keep their names)
+    segmentation.clips += muted_spans(segmentation, audio.start_time_s, audio.end_time_s, params.muted_shots)
     stages["segmentation"] = time.perf_counter() - t
 
     source_name = source_name or source.name

@@ -33,13 +33,14 @@ from pipeline.media.prefetch import prefetch
 from pipeline.media.shots import find_boundaries
 from pipeline.quality.clip_quality import assess_clip
 from pipeline.face.face_geometry import GEOMETRY_NAMES
-from pipeline.quality.lip_sync import LipSyncParams
+from pipeline.quality.lip_sync import LipSync, LipSyncParams
 from pipeline.quality.qc import QcParams
 from pipeline.runs import true_runs
 from pipeline.audio.segment import SpeechFlags
 from pipeline.face.smoothing import make_smoother
 from pipeline.quality.visual_qc import FaceCounter, VisualSampler
 
+MUTED_REASON = "a muted shot: no speech to check the lips against"
 AUDIO_CONTEXT_S = 1.0  # audio kept around a span: edge frames' windows, the lag search, clip start rounding
 
 
@@ -68,6 +69,7 @@ class ClipJob:
     lip_model: str | None = None  # the audio-to-mouth model of the lip-sync check; None: the shipped one
     part_of: dict | None = None  # a side of a span split at a shot boundary: {"clip", "speech_span_s", "part"}
     clip_video: str = "mp4"  # "none": the frames are tracked, no clip mp4 is encoded
+    muted: bool = False  # a muted shot (no speech in it): no lip-sync check, marked in its record
 
 
 _TRACKER: dict[str | None, FaceLandmarkTracker] = {}
@@ -170,6 +172,9 @@ def _process_clip(job: ClipJob) -> dict:
                            job.speech.at(tracked.start_s + tracked.times), tracked.sampler.samples, job.audio.samples,
                            job.audio.start_time_s - tracked.start_s, job.audio.sample_rate, job.qc,
                            LipSyncParams(model=job.lip_model))
+    if job.muted:  # nothing is said: there is no lip sync to check, and no recording evidence to pool
+        assessed = replace(assessed, lip_sync=LipSync(None, None, "", extra={"reason": MUTED_REASON}),
+                           quality={**assessed.quality, "lip_sync_verdict": ""})
     write_qc(files, tracked, assessed.repair, table_meta)
     timings["qc_s"] = time.perf_counter() - clock
     timings["visual_qc_s"] = tracked.sampler.seconds  # inside decode_track_encode_s
@@ -293,6 +298,7 @@ def clip_record(job: ClipJob, files: ClipFiles, tracked: Tracked, samples: np.nd
                "channels": 1, "format": "PCM 16-bit WAV", "padded_s": round(tracked.padded_s, 6),
                "features": feature_shapes, "feature_params": feature_params},
         shot={"boundaries": [b.as_dict() for b in tracked.boundaries], **({"part_of": job.part_of} if job.part_of else {})},
+        kind="muted" if job.muted else "speech",
         blendshape_names=list(MEDIAPIPE_NAMES), head_pose_names=list(HEAD_POSE_NAMES), smoothing=job.smooth,
         params=job.params, params_key=job.params_key, timings={k: round(v, 3) for k, v in timings.items()},
         files=describe_files(files))

@@ -35,7 +35,7 @@ def save_plan(plan: DatasetPlan) -> Path:
         (temp / "plan.json").write_text(json.dumps({
             "source": str(plan.source.resolve()), "source_name": plan.source_name, "key": plan.key, "sample_rate": plan.audio.sample_rate,
             "audio_start_s": plan.audio.start_time_s, "speech_origin_s": seg.origin_s, "frame_s": seg.frame_s,
-            "spans": [[span.start_s, span.end_s] for span in seg.clips],
+            "spans": [[span.start_s, span.end_s, span.muted] for span in seg.clips],
             # for the report's stage_seconds, which the finishing task (elsewhere, later) writes
             "stages": plan.stages, "started_at": time.time() - (time.perf_counter() - plan.started),
             "planned_at": time.time(),
@@ -49,6 +49,11 @@ def save_plan(plan: DatasetPlan) -> Path:
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return target
+
+
+def saved_span(values: list) -> Span:
+    """A span as plan.json keeps it: [start, end, muted] (a plan of an older version: [start, end])."""
+    return Span(float(values[0]), float(values[1]), muted=bool(values[2]) if len(values) > 2 else False)
 
 
 def _saved(folder: Path) -> tuple[dict, AudioTrack]:
@@ -73,8 +78,8 @@ def job_from_plan(root: str | os.PathLike[str], index: int, params: DatasetParam
     def between(start_s: float, end_s: float):
         return flags_between(flags, plan["speech_origin_s"], plan["frame_s"], start_s, end_s)
 
-    start, end = plan["spans"][index]
-    return clip_job(Path(root), Path(plan["source"]), index, Span(start, end), audio, between, plan["key"], params,
+    return clip_job(Path(root), Path(plan["source"]), index, saved_span(plan["spans"][index]), audio, between,
+                    plan["key"], params,
                     plan.get("source_name"))
 
 
@@ -88,7 +93,7 @@ def plan_for_finishing(root: str | os.PathLike[str], params: DatasetParams) -> D
         flags = np.load(folder / "speech.npy", mmap_mode="r")
         info = VideoInfo(**{**saved["info"], "path": Path(saved["info"]["path"])})
         segmentation = Segmentation(
-            clips=[Span(a, b) for a, b in plan["spans"]], dropped=saved["dropped"],
+            clips=[saved_span(s) for s in plan["spans"]], dropped=saved["dropped"],
             speech_runs=[Span(a, b) for a, b in saved["speech_runs"]], frame_s=plan["frame_s"], speech_flags=flags,
             speech_level_db=saved["speech_level_db"], floor_db=saved["floor_db"], params=saved["params"],
             origin_s=plan["speech_origin_s"])

@@ -33,6 +33,7 @@ class ClipRecord:
     speech_ratio: float
     audio: dict
     shot: dict | None  # shot boundaries the worker saw (container time), and for a side of a split span its part
+    kind: str | None  # "speech" (cut for a speech span) or "muted" (a muted shot); None: written before muted shots
     blendshape_names: list[str]
     head_pose_names: list[str]
     smoothing: str
@@ -69,6 +70,7 @@ class ClipRecord:
             "lip_sync": {k: self.lip_sync[k] for k in ("offset_ms", "confidence", "verdict")},
             "face_speaking": self.face_speaking,
             "speech_ratio": self.speech_ratio,
+            **({"kind": "muted"} if self.kind == "muted" else {}),
             "quality": self.quality,
             "quality_reasons": self.quality_reasons,
             "metadata": f"data/{self.clip}_metadata.json",
@@ -81,7 +83,7 @@ class ClipRecord:
 SUMMARY_FIELDS = ("source_start_s", "source_end_s", "duration_s", "fps", "frames", "face_frames", "face_rate",
                   "quality_score", "valid_rate", "smoothness", "range_validity", "lip_sync_offset_ms",
                   "lip_sync_offset_abs_ms", "lip_sync_confidence", "lip_sync_verdict", "face_speaking",
-                  "speech_ratio", "quality", "quality_reasons")
+                  "speech_ratio", "quality", "quality_reasons", "muted")
 
 
 def upgrade_line(line: dict) -> dict:
@@ -119,4 +121,5 @@ def summary(line: dict) -> dict:
         "lip_sync_offset_ms": offset, "lip_sync_offset_abs_ms": abs(offset) if offset is not None else None,
         "lip_sync_confidence": sync.get("confidence"), "lip_sync_verdict": sync.get("verdict") or "",
         "face_speaking": line.get("face_speaking"),
+        "muted": line.get("kind") == "muted",
     }

@@ -115,6 +115,9 @@ OPTIONS: tuple[Option, ...] = (
            "viewer plays the recording at the clip's span, downloads say the video was not kept)",
            choices=("mp4", "none"), labels={"none": "none (faster; the viewer plays the recording)"},
            label="clip video"),
+    Option("muted_shots", float, 0.0, "add muted shots for Audio2Face-style training: the recording's own stretches "
+           "without speech (3-30 s, 0.5 s clear of speech), as clips of their own marked muted, up to this share of "
+           "the speech clips' seconds (0: none)", "", 0.0, 0.5, label="muted shots (share)"),
     Option("quality_threshold", float, 60.0, "the report lists clips scoring below this", "", 0.0, 100.0, where=CLI),
     Option("video_preset", str, "ultrafast", "x264 preset of the clip files (slower presets: smaller files)",
            choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"), where=CLI),
@@ -158,7 +161,7 @@ def dataset_params(values: Mapping[str, object] | None = None, model: str | None
                          quality_threshold=o["quality_threshold"], qc=QcParams(max_gap_s=o["max_interp_gap"]),
                          model=model, encode=EncodeSettings(preset=o["video_preset"], crf=o["video_crf"]),
                          pad_short_audio=o["pad_short_audio"], correct_av_offset=o["correct_av_offset"],
-                         clip_video=o["clip_video"])
+                         clip_video=o["clip_video"], muted_shots=o["muted_shots"])
 
 
 def add_arguments(parser) -> None:

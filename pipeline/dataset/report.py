@@ -98,6 +98,7 @@ def build_report(source: str, info: "VideoInfo", audio_duration_s: float, segmen
             "clip_seconds": round(speech, 3),
             "frames": int(sum(c["frames"] for c in clips)),
             "face_frames": int(sum(c["face_frames"] for c in clips)),
+            "muted_clips": sum(1 for c in clips if c.get("kind") == "muted"),
             "failed_clips": len(failed),
             "dropped_segments": len(dropped),
         },

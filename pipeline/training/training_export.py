@@ -188,7 +188,7 @@ def read_face_arrays(clip: ExportClip, n: int) -> dict[str, np.ndarray]:
 
 CLIP_COLUMNS = ("clip_id", "clip", "source", "video", "split", "source_start_s", "source_end_s", "duration_s",
                 "fps", "frames", "face_rate", "quality_score", "lip_sync_verdict", "lip_sync_offset_ms",
-                "lip_sync_confidence", "face_speaking", "rejected")
+                "lip_sync_confidence", "face_speaking", "muted", "rejected")
 
 
 def _clips_table(rows: list[dict]):
