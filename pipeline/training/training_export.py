@@ -15,7 +15,8 @@ face box, the 478 landmarks and the transformation matrix of the frame from the 
 
 The split is by source video (every clip of a video is in the same split, so no speaker leaks from
 training into evaluation), seeded and recorded.  Parts are built one at a time (at most
-``ROWS_PER_PART`` rows in memory), so memory stays flat however many hours are exported.
+``ROWS_PER_PART`` rows or ``PART_BYTES`` of Arrow data in memory), so memory stays flat however many hours are
+exported.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from pipeline.dataset.clip_record import summary
 
 FORMAT = "talking-face-training/1"
 ROWS_PER_PART = 65_536
+PART_BYTES = 64 << 20  # a part is also closed at this much Arrow data (a frame with its landmarks is ~6 KB)
 CURVES: tuple[str, ...] = MEDIAPIPE_NAMES + HEAD_POSE_NAMES
 LIST_FEATURES = {"mel": 80, "mfcc": 13}
 SCALAR_FEATURES = ("f0", "voicing", "rms", "zcr", "spectral_centroid")
@@ -220,7 +222,7 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
     resampled to that rate, see clip_frames)."""
     import pyarrow as pa
 
-    pending, pending_rows, part = [], 0, 0
+    pending, pending_rows, pending_bytes, part = [], 0, 0, 0
     clip_rows: list[dict] = []
     missing: list[dict] = []
     without_face: list[str] = []  # clips written before the face data existed: its columns are null there
@@ -245,9 +247,10 @@ def export_entries(clips: Iterable[ExportClip], splits: dict[str, str], *, seed:
                           "video": clip.video, "split": split})
         pending.append(table)
         pending_rows += table.num_rows
-        if pending_rows >= rows_per_part:
+        pending_bytes += table.nbytes
+        if pending_rows >= rows_per_part or pending_bytes >= PART_BYTES:
             yield f"frames/part-{part:05d}.parquet", _parquet_bytes(pa.concat_tables(pending, promote_options="default"))
-            pending, pending_rows, part = [], 0, part + 1
+            pending, pending_rows, pending_bytes, part = [], 0, 0, part + 1
     if pending:
         yield f"frames/part-{part:05d}.parquet", _parquet_bytes(pa.concat_tables(pending, promote_options="default"))
         part += 1
