@@ -61,7 +61,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-dataset-"))
     video = repeat_clip(SHARED_MEDIA / "talk3.mp4", work / f"talk_{args.minutes:g}min.mp4", args.minutes)
     out = work / "dataset"
-    options = args.extra or ["--max_gap", "2.5"]  # a continuous talk: merged across pauses, split at max_clip
+    # a continuous talk, merged across pauses; talk3's three talking segments are shots of their own (5-6 s
+    # between cuts), so each clip is one segment: --min_clip 4 keeps them.  Extra options are added to these.
+    options = ["--max_gap", "2.5", "--min_clip", "4", *args.extra]
     cmd = [sys.executable, "manage.py", "make_dataset", "--no-progress", str(video), "-o", str(out), *options]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
@@ -95,6 +97,9 @@ def main() -> None:
     for stage, seconds in stages.items():
         print(f"  {stage:14s} {seconds:8.2f} s  {duration / seconds if seconds else float('inf'):8.1f}x realtime")
     metas = [json.loads(p.read_text()) for p in sorted((out / "data").glob("*_metadata.json"))]
+    if not metas:
+        raise SystemExit("no clip was made: choose options that keep clips (the talk repeats talk3, whose talking "
+                         "segments are 5-6 s between cuts: add --min_clip 4)")
     frames = sum(m["frames"] for m in metas)
     blend = sum(m["timings"]["decode_track_encode_s"] for m in metas)
     feats = sum(m["timings"]["features_s"] for m in metas)
