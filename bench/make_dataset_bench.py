@@ -113,11 +113,12 @@ def main() -> None:
     print(f"  QC: {qc:.1f} s repair + metrics + lip sync, {visual:.1f} s visual sampling, in all "
           f"{(qc + visual) / (audio_s / 60):.2f} s per clip-minute; about {(qc + visual) / workers:.1f} s of the "
           f"wall time with {workers} workers = {100 * (qc + visual) / workers / wall:.1f}% of the whole command")
-    bare, n = bare_mediapipe_fps(out / "clips" / "clip_0000.mp4")
-    print(f"  bare MediaPipe on {n} frames of clip_0000 in this run: {bare:.1f} frames/s (one process)")
-    mean_diff, max_diff, lost = source_vs_clip_file(out, "clip_0000")
-    print(f"  blendshapes from the source frames vs MediaPipe on the decoded clip file (clip_0000): "
-          f"mean |diff| {mean_diff:.4f}, max {max_diff:.3f}, faces found only on the source frames: {lost}")
+    if (out / "clips" / "clip_0000.mp4").is_file():  # not with --clip_video none
+        bare, n = bare_mediapipe_fps(out / "clips" / "clip_0000.mp4")
+        print(f"  bare MediaPipe on {n} frames of clip_0000 in this run: {bare:.1f} frames/s (one process)")
+        mean_diff, max_diff, lost = source_vs_clip_file(out, "clip_0000")
+        print(f"  blendshapes from the source frames vs MediaPipe on the decoded clip file (clip_0000): "
+              f"mean |diff| {mean_diff:.4f}, max {max_diff:.3f}, faces found only on the source frames: {lost}")
     print(f"peak RSS: largest process {peak_single:.0f} MiB (getrusage; sampled: {peak_tree[1]:.0f} MiB), "
           f"whole process tree {peak_tree[0]:.0f} MiB (sampled every 0.5 s)")
     print(f"(work files in {work})")
