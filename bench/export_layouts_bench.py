@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,13 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-
-def media(name: str) -> Path:
-    return Path(os.environ.get("SHARED_MEDIA", REPO.parent / "shared" / "media")) / name
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.training_bench import media, peak_rss_mib  # noqa: E402
 
 
 def one_layout(folder: Path, layout: str, clips: int) -> dict:

@@ -4,14 +4,9 @@ and a watchdog that queues a run whose worker died again (or fails it, saying wh
 from __future__ import annotations
 
 import json
-import logging
 import os
-import secrets
 import zipfile
-from datetime import timedelta
 
-from django.conf import settings
-from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -19,11 +14,9 @@ from catalog.filters import ClipFilter
 from exports.models import ExportJob
 from exports.training import dataset_splits, export_clips
 from exports.zipstream import stream_zip
-from jobs.supervise import Supervisor
-from pipeline.errors import PipelineError
+from jobs import background_run
 from pipeline.training.trainer_layouts import LayoutOptions, layout_entries
 
-log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2
 
 
@@ -34,47 +27,25 @@ def enqueue(job: ExportJob) -> None:
 
 
 def claim(job_id: int) -> str | None:
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    token = secrets.token_hex(16)
-    free = Q(status=ExportJob.Status.QUEUED) | Q(status=ExportJob.Status.RUNNING) & (
-        Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
-    taken = ExportJob.objects.filter(free, pk=job_id).update(
-        status=ExportJob.Status.RUNNING, run_token=token, heartbeat=timezone.now(), attempts=F("attempts") + 1)
-    return token if taken else None
+    return background_run.claim(ExportJob, job_id)
 
 
 def run_export(job_id: int) -> str:
-    token = claim(job_id)
-    if not token:
-        return "not claimed"
-    mine = ExportJob.objects.filter(pk=job_id, run_token=token, status=ExportJob.Status.RUNNING)
-    job = ExportJob.objects.select_related("dataset__team", "created_by").get(pk=job_id)
-    target = job.zip_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{token}.partial")
-
-    def beat() -> bool:
-        return bool(mine.update(heartbeat=timezone.now()))
-
-    def hung(reason: str) -> None:
-        mine.update(status=ExportJob.Status.FAILED, error=f"hung: {reason}", finished=timezone.now())
-
-    try:
-        with Supervisor(beat, hung):
+    def body(job: ExportJob, mine, token: str) -> dict:
+        target = job.zip_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{token}.partial")
+        try:
             summary = write_zip(job, temp, lambda frames: mine.update(frames_done=frames, heartbeat=timezone.now()))
-        os.replace(temp, target)
-        mine.update(status=ExportJob.Status.DONE, summary=summary, finished=timezone.now())
-        return f"{summary.get('clips')} clips"
-    except (ValueError, OSError, PipelineError) as exc:
-        mine.update(status=ExportJob.Status.FAILED, error=str(exc), finished=timezone.now())
-        return f"failed: {exc}"
-    except Exception as exc:  # noqa: BLE001 - recorded for the user (and re-raised for django-q2's log)
-        log.exception("export %s failed", job_id)
-        mine.update(status=ExportJob.Status.FAILED, error=f"internal error ({type(exc).__name__}: {exc}); "
-                    "make it again, or report it", finished=timezone.now())
-        raise
-    finally:
-        temp.unlink(missing_ok=True)
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        return {"summary": summary}
+
+    outcome, value = background_run.run_once(ExportJob, job_id, body, "make it again")
+    if outcome == "done":
+        return f"{value['summary'].get('clips')} clips"
+    return "not claimed" if value is None else f"failed: {value}"
 
 
 def write_zip(job: ExportJob, path, progress) -> dict:
@@ -118,16 +89,4 @@ def job_top(job: ExportJob) -> str:
 
 def requeue_stalled_exports() -> int:
     """Watchdog (every minute): a running export without heartbeat is queued again, or failed after MAX_ATTEMPTS."""
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    count = 0
-    for job in ExportJob.objects.filter(status=ExportJob.Status.RUNNING).filter(
-            Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True)):
-        same = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING, run_token=job.run_token)
-        if job.attempts >= MAX_ATTEMPTS:
-            same.update(status=ExportJob.Status.FAILED, finished=timezone.now(),
-                        error=f"the worker stopped {job.attempts} times while making it (a crash, out of memory, "
-                              "or the task time limit Q_TIMEOUT); make it again with fewer clips, or report it")
-        elif same.update(status=ExportJob.Status.QUEUED, run_token=""):
-            enqueue(job)
-            count += 1
-    return count
+    return background_run.requeue_stalled(ExportJob, enqueue, MAX_ATTEMPTS, "making it", "make it again")

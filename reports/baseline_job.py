@@ -6,28 +6,20 @@ the same held-out frames and can be compared side by side.  The split is by sour
 """
 from __future__ import annotations
 
-import logging
-import secrets
 import shutil
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.http import QueryDict
-from django.utils import timezone
 
 from catalog.filters import ClipFilter
 from exports.training import dataset_splits, export_clips
-from jobs.supervise import Supervisor
+from jobs import background_run
 from pipeline.training import baseline
-from pipeline.errors import PipelineError
 from pipeline.training.training_data import TrainingExport
 from pipeline.training.training_export import export_entries, write_export
 from reports.models import BaselineRun
-
-log = logging.getLogger(__name__)
 
 
 def enqueue(run: BaselineRun) -> None:
@@ -39,62 +31,26 @@ def enqueue(run: BaselineRun) -> None:
 
 def claim(run_id: int) -> str | None:
     """Take a queued run (or a running one whose worker died) for one attempt: its token, or None."""
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    token = secrets.token_hex(16)
-    free = Q(status=BaselineRun.Status.QUEUED) | Q(status=BaselineRun.Status.RUNNING) & (
-        Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True))
-    taken = BaselineRun.objects.filter(free, pk=run_id).update(
-        status=BaselineRun.Status.RUNNING, run_token=token, heartbeat=timezone.now(), attempts=F("attempts") + 1)
-    return token if taken else None
+    return background_run.claim(BaselineRun, run_id)
 
 
 def train_baseline(run_id: int) -> str:
-    token = claim(run_id)
-    if not token:
-        return "not claimed"
-    mine = BaselineRun.objects.filter(pk=run_id, run_token=token, status=BaselineRun.Status.RUNNING)
-    run = BaselineRun.objects.select_related("dataset").get(pk=run_id)
     work = Path(tempfile.mkdtemp(prefix="baseline-", dir=settings.SCRATCH_DIR))
-
-    def beat() -> bool:
-        return bool(mine.update(heartbeat=timezone.now()))
-
-    def hung(reason: str) -> None:
-        mine.update(status=BaselineRun.Status.FAILED, error=f"hung: {reason}", finished=timezone.now())
-
     try:
-        with Supervisor(beat, hung):
-            metrics = train(run, work / "export")
-        mine.update(status=BaselineRun.Status.DONE, metrics=metrics, finished=timezone.now())
-        return f"jawOpen r {metrics['highlight'].get('jawOpen', {}).get('r')}"
-    except (ValueError, OSError, PipelineError) as exc:
-        mine.update(status=BaselineRun.Status.FAILED, error=str(exc), finished=timezone.now())
-        return f"failed: {exc}"
-    except Exception as exc:  # noqa: BLE001 - recorded for the user (and re-raised for django-q2's log)
-        log.exception("baseline run %s failed", run_id)
-        mine.update(status=BaselineRun.Status.FAILED, error=f"internal error ({type(exc).__name__}: {exc}); "
-                    "train again, or report it", finished=timezone.now())
-        raise
+        outcome, value = background_run.run_once(
+            BaselineRun, run_id, lambda run, mine, token: {"metrics": train(run, work / "export")}, "train again")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if outcome == "done":
+        return f"jawOpen r {value['metrics']['highlight'].get('jawOpen', {}).get('r')}"
+    return "not claimed" if value is None else f"failed: {value}"
 
 
 def requeue_stalled_baselines() -> int:
     """Watchdog (with the video jobs' one, every minute): a running baseline without heartbeat (its worker died,
     or django-q2 killed it at Q_TIMEOUT) is queued again, or after BASELINE_MAX_ATTEMPTS failed, saying why."""
-    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    count = 0
-    for run in BaselineRun.objects.filter(status=BaselineRun.Status.RUNNING).filter(
-            Q(heartbeat__lt=stale) | Q(heartbeat__isnull=True)):
-        same = BaselineRun.objects.filter(pk=run.pk, status=BaselineRun.Status.RUNNING, run_token=run.run_token)
-        if run.attempts >= settings.BASELINE_MAX_ATTEMPTS:
-            same.update(status=BaselineRun.Status.FAILED, finished=timezone.now(),
-                        error=f"the worker stopped {run.attempts} times while training (a crash, out of memory, or "
-                              "the task time limit Q_TIMEOUT); train again with fewer clips, or report it")
-        elif same.update(status=BaselineRun.Status.QUEUED, run_token=""):
-            enqueue(run)
-            count += 1
-    return count
+    return background_run.requeue_stalled(BaselineRun, enqueue, settings.BASELINE_MAX_ATTEMPTS, "training",
+                                          "train again")
 
 
 def blocked_reason(dataset) -> str | None:

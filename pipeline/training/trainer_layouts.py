@@ -121,16 +121,19 @@ class Tally:
 
 
 def dense_clips(clips: Iterable[ExportClip], splits: dict[str, str], options: LayoutOptions,
-                tally: Tally) -> Iterator[tuple[ExportClip, str, TrainerClip]]:
+                tally: Tally) -> Iterator[tuple[ExportClip, str, TrainerClip, bytes]]:
+    """(clip, split, its dense frames at the trainer rate, its 16 kHz wav) of every clip the layout can hold; the
+    others go to the tally's left_out with the reason."""
     keys = Keys()
     for clip in clips:
         fps = options.fps or nearest_trainer_fps(float(clip.info.get("fps") or 25.0))
         try:
             dense = trainer_clip(keys(clip), clip.files, fps)
+            audio = wav_16k(clip.files.audio)
         except (OSError, ValueError, KeyError) as exc:
             tally.leave_out(clip, exc)
             continue
-        yield clip, splits.get(clip.video, "train"), dense
+        yield clip, splits.get(clip.video, "train"), dense, audio
 
 
 def unitalker_entries(clips: Iterable[ExportClip], splits: dict[str, str],
@@ -138,12 +141,7 @@ def unitalker_entries(clips: Iterable[ExportClip], splits: dict[str, str],
     tally = Tally()
     ids = sorted(set(splits))  # one identity per source video, the same list in every split file
     data: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    for clip, split, dense in dense_clips(clips, splits, options, tally):
-        try:
-            audio = wav_16k(clip.files.audio)
-        except (OSError, ValueError) as exc:
-            tally.leave_out(clip, exc)
-            continue
+    for clip, split, dense, audio in dense_clips(clips, splits, options, tally):
         yield f"annot/{dense.key}.npy", npy_bytes(dense.arkit)
         yield f"audio/{dense.key}.wav", audio
         data[split].append({"annot_path": f"annot/{dense.key}.npy", "audio_path": f"audio/{dense.key}.wav",
@@ -164,12 +162,7 @@ def npy_entries(clips: Iterable[ExportClip], splits: dict[str, str],
                 options: LayoutOptions) -> Iterator[tuple[str, bytes]]:
     tally = Tally()
     index = []
-    for clip, split, dense in dense_clips(clips, splits, options, tally):
-        try:
-            audio = wav_16k(clip.files.audio)
-        except (OSError, ValueError) as exc:
-            tally.leave_out(clip, exc)
-            continue
+    for clip, split, dense, audio in dense_clips(clips, splits, options, tally):
         folder = f"clips/{dense.key}"
         yield f"{folder}/blendshapes.npy", npy_bytes(dense.arkit)
         yield f"{folder}/usable.npy", npy_bytes(dense.usable)
