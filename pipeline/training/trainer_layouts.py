@@ -140,12 +140,16 @@ def unitalker_entries(clips: Iterable[ExportClip], splits: dict[str, str],
                       options: LayoutOptions) -> Iterator[tuple[str, bytes]]:
     tally = Tally()
     ids = sorted(set(splits))  # one identity per source video, the same list in every split file
+    id_of = {video: i for i, video in enumerate(ids)}
     data: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for clip, split, dense, audio in dense_clips(clips, splits, options, tally):
+        if clip.video not in id_of:  # a video the split did not name (it goes to train): an identity all the same
+            id_of[clip.video] = len(ids)
+            ids.append(clip.video)
         yield f"annot/{dense.key}.npy", npy_bytes(dense.arkit)
         yield f"audio/{dense.key}.wav", audio
         data[split].append({"annot_path": f"annot/{dense.key}.npy", "audio_path": f"audio/{dense.key}.wav",
-                            "id": ids.index(clip.video), "annot_type": UNITALKER_ANNOT_TYPE,
+                            "id": id_of[clip.video], "annot_type": UNITALKER_ANNOT_TYPE,
                             "dataset": "talking_face_dataset", "fps": int(dense.fps)})
         tally.add(clip, split, dense.frames)
     for split in SPLITS:
