@@ -200,10 +200,26 @@ def video_size(path) -> tuple[int, int]:
     return info.width, info.height
 
 
+def framed_face(clip: ExportClip, why_video: str) -> tuple[dict, np.ndarray]:
+    """The per-frame face data of a clip whose own video a layout reads, and the frames with a face box; LeftOut
+    when the video or the face data is missing or too few frames have a face."""
+    from pipeline.face.face_data import read_face_data
+    from pipeline.training.trainer_clip import MIN_USABLE
+
+    if not clip.files.video.is_file():
+        raise LeftOut(f"no clip video (made with clip_video none): {why_video}")
+    if not clip.files.face.is_file():
+        raise LeftOut("no per-frame face data (a clip made before it existed: rerun make_dataset)")
+    face = read_face_data(clip.files.face)
+    good = face["face"] & ~np.isnan(face["box_px"]).any(axis=1)
+    if good.mean() < MIN_USABLE:
+        raise LeftOut(f"a face on only {good.mean():.0%} of its frames (at least {MIN_USABLE:.0%} needed)")
+    return face, good
+
+
 def musetalk_entries(clips: Iterable[ExportClip], splits: dict[str, str],
                      options: LayoutOptions) -> Iterator[tuple[str, bytes]]:
-    from pipeline.face.face_data import read_face_data
-    from pipeline.training.trainer_clip import MIN_USABLE, fill_gaps
+    from pipeline.training.trainer_clip import fill_gaps
 
     if options.fps:
         raise ValueError("musetalk keeps each clip's own video frames: --fps does not apply to it")
@@ -215,14 +231,7 @@ def musetalk_entries(clips: Iterable[ExportClip], splits: dict[str, str],
         split = splits.get(clip.video, "train")
         try:
             key = keys(clip)
-            if not clip.files.face.is_file():
-                raise LeftOut("no per-frame face data (a clip made before it existed: rerun make_dataset)")
-            if not clip.files.video.is_file():
-                raise LeftOut("no clip video (made with clip_video none): MuseTalk reads the clip's frames")
-            face = read_face_data(clip.files.face)
-            good = face["face"] & ~np.isnan(face["box_px"]).any(axis=1)
-            if good.mean() < MIN_USABLE:
-                raise LeftOut(f"a face on only {good.mean():.0%} of its frames (at least {MIN_USABLE:.0%} needed)")
+            face, good = framed_face(clip, "MuseTalk reads the clip's frames")
             width, height = video_size(clip.files.video)
             t = face["time_s"]
             box = np.rint(fill_gaps(face["box_px"], good, t)).astype(int)
@@ -257,7 +266,6 @@ def facecrops_entries(clips: Iterable[ExportClip], splits: dict[str, str],
     """Face-aligned crop videos (pipeline.training.face_crops) with their wav, landmarks and transforms."""
     import time
 
-    from pipeline.face.face_data import read_face_data
     from pipeline.training.face_crops import FPS, SIZES, TEMPLATE, crop_in_temp
 
     if options.fps and options.fps != FPS:
@@ -273,13 +281,7 @@ def facecrops_entries(clips: Iterable[ExportClip], splits: dict[str, str],
         split = splits.get(clip.video, "train")
         key = keys(clip)
         try:
-            if not clip.files.video.is_file():
-                raise LeftOut("no clip video (made with clip_video none): the crops are cut from the clip's frames")
-            if not clip.files.face.is_file():
-                raise LeftOut("no per-frame face data (a clip made before it existed: rerun make_dataset)")
-            face = read_face_data(clip.files.face)
-            if face["face"].mean() < 0.8:
-                raise LeftOut(f"a face on only {face['face'].mean():.0%} of its frames (at least 80% needed)")
+            face, _ = framed_face(clip, "the crops are cut from the clip's frames")
             crop = crop_in_temp(clip.files.video, face, clip.files.audio, options.crop_size)
             audio = wav_16k(clip.files.audio)
         except (OSError, ValueError, KeyError) as exc:
