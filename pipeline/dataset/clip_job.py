@@ -10,6 +10,7 @@ so "metadata exists" means "clip complete".
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from pipeline.dataset import shot_split
 from pipeline.dataset.clip_files import ClipFiles, describe_files
 from pipeline.dataset.clip_record import ClipRecord
 from pipeline.media.cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
-from pipeline.face.extract import track_frames
+from pipeline.face.extract import FaceTrack
 from pipeline.face.face_data import face_arrays, write_face_data
 from pipeline.audio.features import DEFAULT_FEATURES, FeatureParams, compute_features
 from pipeline.media.frame_writers import CsvFrameWriter, FrameRecord
@@ -70,6 +71,7 @@ class ClipJob:
     part_of: dict | None = None  # a side of a span split at a shot boundary: {"clip", "speech_span_s", "part"}
     clip_video: str = "mp4"  # "none": the frames are tracked, no clip mp4 is encoded
     muted: bool = False  # a muted shot (no speech in it): no lip-sync check, marked in its record
+    watch_cuts: bool = True  # start a new face track at a hard cut seen while decoding (shot_split.watched)
 
 
 _TRACKER: dict[str | None, FaceLandmarkTracker] = {}
@@ -90,18 +92,6 @@ def face_counter_for(model: str | None) -> FaceCounter:
     if model not in _COUNTER:
         _COUNTER[model] = FaceCounter(model)
     return _COUNTER[model]
-
-
-def encoding(frames: Iterable[SpanFrame], path: Path, reader: SpanReader, audio: AudioFormat,
-             settings: EncodeSettings, opened: list[BackgroundClipEncoder]) -> Iterator[SpanFrame]:
-    """Pass ``frames`` through, encoding each into the clip file (opened on the first frame, in its own thread)."""
-    for frame in frames:
-        if not opened:
-            height, width = frame.rgb.shape[:2]
-            opened.append(BackgroundClipEncoder(ClipEncoder(path, width, height, reader.fps, reader.time_base,
-                                                            audio.rate, audio.layout, settings)))
-        opened[0].add_frame(frame)
-        yield frame
 
 
 def write_table(path: Path, records: list[FrameRecord], meta: dict) -> None:
@@ -155,12 +145,21 @@ class Tracked:
 def _process_clip(job: ClipJob) -> dict:
     files = ClipFiles(Path(job.root), job.name)
     clock = time.perf_counter()
-    tracked = track_and_encode(job, files)
-    crossing = shot_split.inside(tracked.boundaries, tracked.start_s, tracked.end_s)
+    segments, boundaries = track_and_encode(job, files)
+    seconds = time.perf_counter() - clock
+    start_s, end_s = segments[0].start_s, segments[-1].end_s
+    crossing = shot_split.inside(boundaries, start_s, end_s)
     if crossing and job.part_of is None:
-        files.video.unlink(missing_ok=True)
-        return split_span(job, crossing)
-    timings = {"decode_track_encode_s": time.perf_counter() - clock}
+        return split_span(job, crossing, segments, boundaries, seconds)
+    if len(segments) > 1:  # a cut seen while decoding that the whole span's detector does not confirm
+        discard_segments(files, segments)
+        return _process_clip(replace(job, watch_cuts=False))
+    tracked = segments[0].tracked(boundaries)
+    return finish_clip(job, files, tracked, {"decode_track_encode_s": seconds})
+
+
+def finish_clip(job: ClipJob, files: ClipFiles, tracked: Tracked, timings: dict) -> dict:
+    """Everything after the tracking: tables, face data, wav and features, QC, metadata (last)."""
     table_meta = {"source": job.source_name, "fps": tracked.fps}
     write_table(files.blendshapes, tracked.records, table_meta)
     write_face_data(files.face, face_arrays(tracked.records))
@@ -184,16 +183,52 @@ def _process_clip(job: ClipJob) -> dict:
     return record.to_dict()
 
 
-def split_span(job: ClipJob, crossing: list) -> dict:
-    """The span's sides (pipeline.dataset.shot_split), each processed as a clip of its own."""
+def discard_segments(files: ClipFiles, segments: list["Segment"]) -> None:
+    for segment in segments:
+        if segment.video is not None:
+            segment.video.unlink(missing_ok=True)
+
+
+def split_span(job: ClipJob, crossing: list, segments: list["Segment"], boundaries: list, seconds: float) -> dict:
+    """The span's sides (pipeline.dataset.shot_split), each a clip of its own.
+
+    A side whose first frame began a face track while the span was decoded (the span's start, or a hard cut
+    seen while decoding) takes that track's rows and clip file as they are: they are what processing the side
+    alone gives, since the tracker, the smoother and the encoder all started again on that frame.  Any other
+    side (after a gradual transition, say) is decoded and tracked again from its own first frame."""
     min_clip = float((job.params.get("segment") or {}).get("min_clip") or 0.0)
     kept, dropped = shot_split.part_spans(crossing, job.span_start_s, job.span_end_s, min_clip)
-    parts = []
+    starts = [g.start_s for g in segments]
+    first_durations = [g.first_duration_s for g in segments]
+    total_frames = sum(len(g.records) for g in segments) or 1
+    plan = []
     for k, (a, b) in enumerate(kept):
+        g = shot_split.segment_for(starts, first_durations, a)
+        if g is not None and not segments[g].fits(b, keep_video=job.clip_video != "none"):
+            g = None
+        plan.append(g)
+    used = {g for g in plan if g is not None}
+    discard_segments(ClipFiles(Path(job.root), job.name), [seg for i, seg in enumerate(segments) if i not in used])
+    parts = []
+    for k, ((a, b), g) in enumerate(zip(kept, plan)):
         part = {"clip": job.name, "speech_span_s": [round(job.span_start_s, 6), round(job.span_end_s, 6)], "part": k,
-                "split_at": [b.as_dict() for b in crossing]}
-        parts.append(_process_clip(replace(job, name=shot_split.part_name(job.name, k), span_start_s=a,
-                                           span_end_s=b, part_of=part)))
+                "split_at": [c.as_dict() for c in crossing],
+                # "span": its rows and clip file are the span's decode from this side's first frame on (a face
+                # track started there); "own": it was decoded and tracked again on its own
+                "tracking": "span" if g is not None else "own"}
+        side = replace(job, name=shot_split.part_name(job.name, k), span_start_s=a, span_end_s=b, part_of=part)
+        side_files = ClipFiles(Path(job.root), side.name)
+        if g is None:
+            parts.append(_process_clip(side))
+            continue
+        segment = segments[g]
+        tracked = segment.side(job, b, boundaries)
+        if segment.video is not None and segment.video != side_files.video:
+            os.replace(segment.video, side_files.video)
+        elif segment.video is None:
+            side_files.video.unlink(missing_ok=True)
+        share = len(tracked.records) / total_frames
+        parts.append(finish_clip(side, side_files, tracked, {"decode_track_encode_s": seconds * share}))
     if parts:  # the first side lists them all: a rerun knows the span is complete only when every side is
         first = parts[0]
         first["shot"] = {**first["shot"], "parts": [p["clip"] for p in parts], "dropped": dropped}
@@ -202,33 +237,50 @@ def split_span(job: ClipJob, crossing: list) -> dict:
     return {"clip": job.name, "split": True, "parts": parts, "dropped": dropped}
 
 
-def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
-    """Decode the span once: frames to MediaPipe and to the clip's encoder (the source audio muxed in)."""
-    tracker = tracker_for(job.model)
-    sampler = VisualSampler(face_counter_for(job.model))
-    reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s, lead_in_s=shot_split.LEAD_IN_S)
-    audio = AudioFormat.of(job.source_path)  # the clip's AAC track keeps the source's rate
-    opened: list[BackgroundClipEncoder] = []
-    keep_video = job.clip_video != "none"
-    try:
-        frames = encoding(prefetch(reader), files.video, reader, audio, job.encode, opened) if keep_video \
-            else prefetch(reader)
-        records = list(track_frames(frames, tracker, make_smoother(job.smooth), on_result=sampler))
-        if not records:
-            raise ClipFailed("no video frame in this span")
-        start_s, end_s = float(reader.start_s), float(reader.end_s)
-        source_audio = SourceAudio(job.source_path, start_s, end_s, audio)
-        if keep_video:
-            opened[0].finish(source_audio)
-        else:
-            files.video.unlink(missing_ok=True)  # an earlier run's mp4 of this clip is not part of it now
-            for _ in source_audio:  # counts the silence the source lacks (the wav comes from the 16 kHz track)
+@dataclass
+class Segment:
+    """The frames of a span from one face-track start (the span's first frame, or a hard cut seen while
+    decoding) to the next: tracked from its own first frame, and encoded into a file of its own."""
+
+    start_s: float  # container time of its first frame
+    first_duration_s: float
+    sampler: VisualSampler
+    track: FaceTrack
+    video: Path | None  # its clip file (None: clip_video none)
+    records: list[FrameRecord] = field(default_factory=list)
+    source_times: list[float] = field(default_factory=list)
+    encoder: BackgroundClipEncoder | None = None
+    end_s: float = 0.0
+    padded_s: float = 0.0
+
+    def fits(self, b: float, keep_video: bool) -> bool:
+        """Whether the side ending at ``b`` is this segment's frames as they are (or, without a clip file to
+        keep, a prefix of them)."""
+        inside_all = self.source_times[-1] < b - shot_split.EPS and self.end_s >= b - shot_split.EPS
+        return inside_all or (not keep_video and self.source_times[0] < b - shot_split.EPS)
+
+    def tracked(self, boundaries: list) -> Tracked:
+        return tracked_from(self.records, self.start_s, self.end_s, self.padded_s, self.sampler, boundaries)
+
+    def side(self, job: ClipJob, b: float, boundaries: list) -> Tracked:
+        """The side of this segment's frames shown before ``b``."""
+        n = int(np.searchsorted(np.asarray(self.source_times), b - shot_split.EPS, side="left"))
+        if n == len(self.records):
+            end_s, padded_s = self.end_s, self.padded_s
+        else:  # a prefix (no clip file is kept): the silence the source lacks in it
+            end_s = self.source_times[n]
+            source_audio = SourceAudio(job.source_path, self.start_s, end_s, AudioFormat.of(job.source_path))
+            for _ in source_audio:  # counts the silence the source lacks
                 pass
-        padded_s = source_audio.padded / audio.rate
-    finally:
-        if opened and not opened[0].done:
-            opened[0].abort()
-    release_memory()  # the decode and encode buffers, before the features allocate theirs
+            padded_s = source_audio.padded / source_audio.rate
+        near = [c for c in boundaries if c.end_s > self.start_s - shot_split.LEAD_IN_S and c.start_s < end_s]
+        return tracked_from(self.records[:n], self.start_s, end_s, padded_s, self.sampler, near)
+
+
+def tracked_from(records: list[FrameRecord], start_s: float, end_s: float, padded_s: float, sampler: VisualSampler,
+                 boundaries: list) -> Tracked:
+    if not records:
+        raise ClipFailed("no video frame in this span")
     face = np.array([r.face for r in records], dtype=bool)
     raw = np.full((len(records), len(MEDIAPIPE_NAMES)), np.nan, np.float32)
     pose = np.full((len(records), 3), np.nan, np.float32)
@@ -242,10 +294,75 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> Tracked:
                 geometry[i] = r.geometry
     if not face.any():
         raise ClipFailed("no face found in any frame")
-    boundaries = find_boundaries(np.stack([sig for _, sig in reader.signatures]),
-                                 np.array([t for t, _ in reader.signatures])) if reader.signatures else []
     return Tracked(records, start_s, end_s, padded_s, sampler, np.array([r.time_s for r in records]), face, raw, pose,
                    geometry, boundaries)
+
+
+def segment_video(files: ClipFiles, k: int) -> Path:
+    """Segment k's clip file until the sides are known: the span's own name for the first, hidden names after."""
+    return files.video if k == 0 else files.video.with_name(f".{files.video.stem}.shot{k}.mp4")
+
+
+def track_and_encode(job: ClipJob, files: ClipFiles) -> tuple[list[Segment], list]:
+    """Decode the span once: frames to MediaPipe and to the clip's encoder (the source audio muxed in).
+
+    A hard cut seen while decoding (pipeline.media.shots.CutWatch) starts a new segment: the tracker, the
+    smoother, the visual sampler and the encoder all start again on its first frame.  Returns the segments
+    and the shot boundaries that the whole span's decoded frames show (the reference)."""
+    tracker = tracker_for(job.model)
+    counter = face_counter_for(job.model)
+    reader = SpanReader(job.source_path, job.span_start_s, job.span_end_s, lead_in_s=shot_split.LEAD_IN_S)
+    audio = AudioFormat.of(job.source_path)  # the clip's AAC track keeps the source's rate
+    keep_video = job.clip_video != "none"
+    watch = job.watch_cuts and job.part_of is None
+    segments: list[Segment] = []
+
+    def close(segment: Segment, end_s: float) -> None:
+        segment.end_s = end_s
+        source_audio = SourceAudio(job.source_path, segment.start_s, end_s, audio)
+        if segment.encoder is not None:
+            segment.encoder.finish(source_audio)
+        else:
+            for _ in source_audio:  # counts the silence the source lacks (the wav comes from the 16 kHz track)
+                pass
+        segment.padded_s = source_audio.padded / audio.rate
+
+    try:
+        if not keep_video:
+            files.video.unlink(missing_ok=True)  # an earlier run's mp4 of this clip is not part of it now
+        for new_shot, frame in shot_split.watched(prefetch(reader), reader, lambda: float(reader.fps)):
+            if not segments or (new_shot and watch):
+                if segments:
+                    close(segments[-1], frame.source_time_s)
+                    tracker.restart()
+                sampler = VisualSampler(counter)
+                segments.append(Segment(frame.source_time_s, frame.duration_s, sampler,
+                                        FaceTrack(tracker, make_smoother(job.smooth), on_result=sampler),
+                                        segment_video(files, len(segments)) if keep_video else None))
+            segment = segments[-1]
+            local = replace(frame, index=len(segment.records), time_s=frame.source_time_s - segment.start_s)
+            if keep_video:
+                if segment.encoder is None:
+                    height, width = local.rgb.shape[:2]
+                    segment.encoder = BackgroundClipEncoder(ClipEncoder(segment.video, width, height, reader.fps,
+                                                                        reader.time_base, audio.rate, audio.layout,
+                                                                        job.encode))
+                segment.encoder.add_frame(local)
+            segment.records.append(segment.track(local))
+            segment.source_times.append(frame.source_time_s)
+        if not segments:
+            raise ClipFailed("no video frame in this span")
+        close(segments[-1], float(reader.end_s))
+    except BaseException:
+        for segment in segments:
+            if segment.encoder is not None and not segment.encoder.done:
+                segment.encoder.abort()
+        discard_segments(files, segments[1:])
+        raise
+    release_memory()  # the decode and encode buffers, before the features allocate theirs
+    boundaries = find_boundaries(np.stack([sig for _, sig in reader.signatures]),
+                                 np.array([t for t, _ in reader.signatures])) if reader.signatures else []
+    return segments, boundaries
 
 
 def write_audio(job: ClipJob, files: ClipFiles, tracked: Tracked) -> tuple[np.ndarray, dict, dict]:

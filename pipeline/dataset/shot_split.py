@@ -12,10 +12,11 @@ instead of one clip's metadata; ``span_clips`` and ``span_dropped`` read either.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.dataset.clip_files import ClipFiles, load_complete_metadata
-from pipeline.media.shots import Boundary, shots_between
+from pipeline.media.shots import Boundary, CutWatch, shots_between
 
 LEAD_IN_S = 1.0
 EPS = 1e-6
@@ -75,3 +76,40 @@ def load_span(root: Path, name: str, params_key: str) -> dict | None:
             return None
         parts.append(meta)
     return {"clip": name, "split": True, "parts": parts, "dropped": shot.get("dropped") or []}
+
+
+def watched(frames, reader, fps_of) -> Iterator[tuple[bool, object]]:
+    """(starts a new shot, frame) for each frame of a SpanReader's iteration, in order, each released once a
+    :class:`CutWatch` has decided whether a hard cut comes before it (frames wait only behind a candidate
+    step, at most ``CutWatch.delay`` frames).  ``reader.signatures`` holds the lead-in's signatures and then
+    one per span frame; ``fps_of()`` the stream's nominal rate once iteration has begun."""
+    from collections import deque
+
+    held: deque = deque()
+    watch: CutWatch | None = None
+    base = 0
+    for frame in frames:
+        if watch is None:
+            watch = CutWatch(fps_of())
+            lead = [sig for t, sig in list(reader.signatures) if t < frame.source_time_s - EPS]
+            for sig in lead:
+                watch.add(sig)
+            base = len(lead)
+        watch.add(reader.signatures[base + frame.index][1])
+        held.append(frame)
+        while held and base + held[0].index < watch.decided():
+            first = held.popleft()
+            yield first.index > 0 and watch.is_cut(base + first.index), first
+    if watch is not None:
+        watch.end()
+        while held:
+            first = held.popleft()
+            yield first.index > 0 and watch.is_cut(base + first.index), first
+
+
+def segment_for(starts: list[float], first_durations: list[float], a: float) -> int | None:
+    """The segment (tracked from its own first frame) whose first frame is the one shown at time ``a``."""
+    for k, (s, d) in enumerate(zip(starts, first_durations)):
+        if s - EPS <= a < s + d - EPS:
+            return k
+    return None

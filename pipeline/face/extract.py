@@ -47,32 +47,41 @@ class ExtractSummary:
         return data
 
 
-def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker, smoother: Smoother | None = None,
-                 on_result: Callable[[DecodedFrame, FaceResult], None] | None = None) -> Iterator[FrameRecord]:
-    """Blendshapes for each frame, in order; smoothing restarts after every faceless frame.
+class FaceTrack:
+    """One face track, frame by frame: the tracker's clock starts at the first frame fed; smoothing restarts
+    after every faceless frame.  ``on_result`` sees every frame with its tracking result (the visual QC
+    samples frames there)."""
 
-    ``on_result`` sees every frame with its tracking result (the visual QC samples frames there).
-    """
-    smoother = smoother or Smoother()
-    origin: float | None = None
-    for frame in frames:
-        if origin is None:
-            origin = frame.time_s
-        result = tracker.detect(frame.rgb, int(round((frame.time_s - origin) * 1000.0)))
-        if on_result is not None:
-            on_result(frame, result)
+    def __init__(self, tracker: FaceLandmarkTracker, smoother: Smoother | None = None,
+                 on_result: Callable[[DecodedFrame, FaceResult], None] | None = None) -> None:
+        self.tracker, self.smoother, self.on_result = tracker, smoother or Smoother(), on_result
+        self.origin: float | None = None
+
+    def __call__(self, frame: DecodedFrame) -> FrameRecord:
+        if self.origin is None:
+            self.origin = frame.time_s
+        result = self.tracker.detect(frame.rgb, int(round((frame.time_s - self.origin) * 1000.0)))
+        if self.on_result is not None:
+            self.on_result(frame, result)
         if not result.face:
-            smoother.reset()
-            yield FrameRecord(frame.index, frame.time_s, False, None, None)
-            continue
+            self.smoother.reset()
+            return FrameRecord(frame.index, frame.time_s, False, None, None)
         values = result.blendshapes
         pose = result.head_pose
-        if smoother.name != "none":
+        if self.smoother.name != "none":
             joined = np.concatenate([values, pose if pose is not None else np.full(3, np.nan, np.float32)])
-            joined = smoother(joined, frame.time_s)
+            joined = self.smoother(joined, frame.time_s)
             values = np.clip(joined[: values.size], 0.0, 1.0)
             pose = joined[values.size:] if pose is not None else None
-        yield FrameRecord(frame.index, frame.time_s, True, values, pose, result.geometry, result.landmarks, result.matrix)
+        return FrameRecord(frame.index, frame.time_s, True, values, pose, result.geometry, result.landmarks, result.matrix)
+
+
+def track_frames(frames: Iterable[DecodedFrame], tracker: FaceLandmarkTracker, smoother: Smoother | None = None,
+                 on_result: Callable[[DecodedFrame, FaceResult], None] | None = None) -> Iterator[FrameRecord]:
+    """Blendshapes for each frame, in order (one :class:`FaceTrack`)."""
+    track = FaceTrack(tracker, smoother, on_result)
+    for frame in frames:
+        yield track(frame)
 
 
 def extract_blendshapes(video: str | os.PathLike[str], output: str | os.PathLike[str], fmt: str = "csv",

@@ -72,6 +72,7 @@ class ShotParams:
     gradual: float = 0.25  # colour-histogram distance of a completed gradual transition
     gradual_step: float = 0.04  # a step above this may begin one
     max_gradual_s: float = 2.0
+    cut_lookahead: int = 8  # steps after a candidate cut that count in its usual motion (a second before it)
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,16 @@ def find_boundaries(signatures: np.ndarray, times_s: np.ndarray, params: ShotPar
     step = distances(sig[1:], sig[:-1])  # step[i-1]: frame i-1 -> i
     out: list[Boundary] = []
     fps = (n - 1) / max(times[-1] - times[0], 1e-6)
-    half = max(int(round(fps)), 3)
+    half = cut_window(fps)
     i = 1
     while i < n:
         d = step[i - 1]
         if d >= params.cut:
-            lo, hi = max(0, i - 1 - half), min(n - 1, i - 1 + half)
-            around = np.concatenate([step[lo: i - 1], step[i: hi]])
-            usual = float(np.median(around)) if around.size else 0.0
-            back = next((j for j in range(i + 1, min(n, i + 1 + params.flash_frames))
-                         if distance(sig[i - 1], sig[j]) < params.cut / 2), None)
-            if back is not None:  # a flash: the picture comes back at frame ``back``; go on from there
+            verdict, back = cut_test(sig, step, i, half, params)
+            if verdict == "flash":  # the picture comes back at frame ``back``; go on from there
                 i = back + 1
                 continue
-            if d >= params.cut_ratio * max(usual, 1e-3):
+            if verdict == "cut":
                 out.append(Boundary("cut", i, i - 1, float(times[i]), float(times[i]), float(d)))
                 i += 1
                 continue
@@ -131,6 +128,86 @@ def find_boundaries(signatures: np.ndarray, times_s: np.ndarray, params: ShotPar
                 continue
         i += 1
     return out
+
+
+def cut_window(fps: float) -> int:
+    """How many steps before a candidate cut the usual motion is taken from (about a second)."""
+    return max(int(round(fps)), 3)
+
+
+def cut_test(sig: np.ndarray, step: np.ndarray, i: int, half: int, params: ShotParams) -> tuple[str, int]:
+    """("cut" | "flash" | "", frame the picture came back at) for a step into frame i of at least ``params.cut``.
+
+    It reads the steps from ``half`` before frame i to ``params.cut_lookahead`` after it, and the frames up to
+    ``flash_frames`` after it: a caller that sees frames as they are decoded (:class:`CutWatch`) can decide
+    a cut that many frames later, exactly as this offline pass does.
+    """
+    n = len(sig)
+    d = float(step[i - 1])
+    lo, hi = max(0, i - 1 - half), min(n - 1, i - 1 + params.cut_lookahead)
+    around = np.concatenate([step[lo: i - 1], step[i: hi]])
+    usual = float(np.median(around)) if around.size else 0.0
+    back = next((j for j in range(i + 1, min(n, i + 1 + params.flash_frames))
+                 if distance(sig[i - 1], sig[j]) < params.cut / 2), None)
+    if back is not None:
+        return "flash", back
+    return ("cut" if d >= params.cut_ratio * max(usual, 1e-3) else ""), -1
+
+
+class CutWatch:
+    """Hard cuts decided while frames are decoded, a few frames behind (``delay``), with the offline test.
+
+    Feed it each frame's signature in order (:meth:`add`); :meth:`decided` says up to which frame every cut is
+    known, :meth:`is_cut` whether frame k starts a new shot.  A frame whose step is below ``params.cut`` is
+    decided at once, so frames wait only behind a candidate.  The offline :func:`find_boundaries` stays the
+    reference (it also finds gradual transitions, and skips past flashes): callers check against it.
+    """
+
+    def __init__(self, fps: float, params: ShotParams = ShotParams()) -> None:
+        self.params, self.half = params, cut_window(fps)
+        self.sig: list[np.ndarray] = []
+        self.step: list[float] = []
+        self.cuts: set[int] = set()
+        self._pending: list[int] = []  # candidate frames not decided yet
+        self._flash_until = -1
+        self.ended = False
+
+    @property
+    def delay(self) -> int:
+        return max(self.params.cut_lookahead, self.params.flash_frames) + 1
+
+    def add(self, signature: np.ndarray) -> None:
+        self.sig.append(np.asarray(signature, np.float32))
+        n = len(self.sig)
+        if n > 1:
+            self.step.append(float(distances(self.sig[-1], self.sig[-2])))
+            if self.step[-1] >= self.params.cut:
+                self._pending.append(n - 1)
+        self._resolve()
+
+    def end(self) -> None:
+        self.ended = True
+        self._resolve()
+
+    def _resolve(self) -> None:
+        n = len(self.sig)
+        while self._pending and (self.ended or n - 1 >= self._pending[0] + self.delay):
+            i = self._pending.pop(0)
+            if i <= self._flash_until:
+                continue  # the offline pass goes on after the frame a flash came back at
+            o = max(0, i - self.half - 2)  # only the frames the test reads
+            verdict, back = cut_test(np.stack(self.sig[o:]), np.array(self.step[o:]), i - o, self.half, self.params)
+            if verdict == "cut":
+                self.cuts.add(i)
+            elif verdict == "flash":
+                self._flash_until = back + o
+
+    def decided(self) -> int:
+        """Every frame before this index is decided (cut or not)."""
+        return self._pending[0] if self._pending else len(self.sig)
+
+    def is_cut(self, k: int) -> bool:
+        return k in self.cuts
 
 
 def _gradual(sig: np.ndarray, step: np.ndarray, times: np.ndarray, i: int, params: ShotParams) -> Boundary | None:

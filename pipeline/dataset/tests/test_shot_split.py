@@ -78,3 +78,34 @@ def test_parts_dropped_at_a_shot_change_are_told_apart_from_short_speech_in_the_
     tips = recommendations([], [], [*dropped, short], ONE_RUN)
     assert any("1 part(s) of speech runs (0.8 s) were dropped at shot changes" in t for t in tips)
     assert any("1 speech segment(s) (0.5 s) were shorter than min_clip" in t for t in tips)
+
+
+@pytest.mark.slow
+def test_sides_of_a_hard_cut_keep_the_spans_one_decode_and_equal_mediapipe_from_their_first_frame(media, tmp_path):
+    """The span is decoded and tracked once: the tracker starts again at the cut seen while decoding, so the
+    second side's rows are bare MediaPipe's from its own first frame (and one frame off they are not), and each
+    side's clip file holds exactly its own frames."""
+    from pipeline.dataset.tests.test_faithful_data import bare_mediapipe, clip_rows, max_difference, source_frames
+
+    joined, cut = join_talks(media(AOC), media(KH), tmp_path / "cut.mp4")
+    result = build_dataset(joined, tmp_path / "out", ONE_RUN, workers=1)
+    assert [c["shot"]["part_of"]["tracking"] for c in result.clips] == ["span", "span"]
+    frames = source_frames(joined)
+    for clip in result.clips:
+        span = [(t, rgb) for t, rgb in frames if clip["source_start_s"] - 1e-6 <= t < clip["source_end_s"] - 1e-6]
+        times, ours = clip_rows(result.root, clip["clip"])
+        assert len(times) == len(span) == clip["frames"]
+        reference = bare_mediapipe(span)
+        assert max_difference(ours, reference) <= 1e-4
+        assert max_difference(ours[1:], reference[:-1]) > 1e-3
+        with av.open(str(result.root / "clips" / f"{clip['clip']}.mp4")) as container:
+            decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        assert len(decoded) == clip["frames"]
+        # the file's first picture is the side's first source frame, not the one across the cut
+        first = span[0][1].astype(float)
+        before = [rgb for t, rgb in frames if t < clip["source_start_s"] - 1e-6]
+        own = abs(decoded[0].astype(float) - first[: decoded[0].shape[0], : decoded[0].shape[1]]).mean()
+        assert own < 4.0
+        if clip["clip"] == "clip_0000_1":
+            across = abs(decoded[0].astype(float) - before[-1].astype(float)[: decoded[0].shape[0], : decoded[0].shape[1]]).mean()
+            assert across > 5 * own

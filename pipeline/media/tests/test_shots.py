@@ -81,3 +81,37 @@ def test_zoom_pan_flash_and_talking_are_no_boundary(frames, name):
         flashed = list(pictures)
         flashed[n // 2: n // 2 + width] = [np.full_like(pictures[0], 255)] * width
         assert boundaries_of(flashed) == []
+
+
+def online_cuts(pictures: list[np.ndarray]) -> tuple[set[int], int]:
+    """The cuts CutWatch decides frame by frame, and the most frames it ever kept waiting."""
+    from pipeline.media.shots import CutWatch
+
+    watch, waited = CutWatch(FPS), 0
+    for k, p in enumerate(pictures):
+        watch.add(frame_signature(p))
+        waited = max(waited, k + 1 - watch.decided())
+    watch.end()
+    return watch.cuts, waited
+
+
+@pytest.mark.parametrize("first, second", PAIRS)
+def test_cuts_decided_while_decoding_are_the_offline_passes_cuts(frames, first, second):
+    """Issue #21: the clip worker starts a face track again at a cut it decides while decoding (CutWatch), a
+    few frames behind; what it decides is what the whole span's pass finds, and a flash is no cut for either."""
+    a = frames(first)[:60]
+    b = [fit(p, a[0].shape) for p in frames(second)[:60]]
+    white = np.full_like(a[0], 255)
+    pictures = a[:30] + [white] + a[31:] + b  # a flash at 30, a cut at 60
+    offline = {x.first for x in boundaries_of(pictures) if x.kind == "cut"}
+    cuts, waited = online_cuts(pictures)
+    assert offline == {60} and cuts == offline
+    assert waited <= 10  # frames wait only behind a candidate, a few frames
+    # a one-frame shift of the join moves the decision with it
+    assert online_cuts(a[:59] + b)[0] == {59}
+
+
+def test_talk3s_cut_is_decided_while_decoding(frames):
+    pictures = frames("talk3.mp4")
+    offline = {x.first for x in boundaries_of(pictures) if x.kind == "cut"}
+    assert 184 in offline and online_cuts(pictures)[0] == offline
