@@ -322,6 +322,7 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> tuple[list[Segment], lis
         source_audio = SourceAudio(job.source_path, segment.start_s, end_s, audio)
         if segment.encoder is not None:
             segment.encoder.finish(source_audio)
+            segment.encoder = None  # its encoder's buffers go now, not when the span is done (25 cuts: 400 MiB)
         else:
             for _ in source_audio:  # counts the silence the source lacks (the wav comes from the 16 kHz track)
                 pass

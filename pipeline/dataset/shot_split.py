@@ -1,11 +1,16 @@
 """One shot per clip: a speech span whose frames cross a shot boundary becomes one clip per side.
 
 The clip worker decodes its span (and the second before it, ``LEAD_IN_S``: the frames that show what came
-before the speech) and finds the shot boundaries there (pipeline.media.shots).  When one falls among the clip's
-own frames, the span is cut there: each side that holds at least ``min_clip`` of the speech is made a clip of
-its own (decoded, tracked and encoded again from its first frame, so its rows equal MediaPipe's run from that
-frame), the others are dropped and listed with the reason "shot change".  The frames of a gradual transition
-belong to neither side.  The first side kept keeps the span's name (clip_0004); the next ones add _1, _2.
+before the speech) once.  While it decodes, :func:`watched` decides hard cuts a few frames behind the decoder
+(pipeline.media.shots.CutWatch, the offline test on the frames seen so far); at each one the face tracker, the
+smoother, the visual sampler and the clip encoder start again, so the frames after a cut form a segment that
+is exactly what processing it alone would give.  After the decode the whole span's detector (the reference:
+it also finds fades and dissolves) gives the boundaries.  When one falls among the clip's own frames, the
+span is cut there: each side that holds at least ``min_clip`` of the speech is a clip of its own, the others
+are dropped and listed with the reason "shot change".  A side that begins a segment takes that segment's rows
+and clip file (``part_of.tracking`` "span"); any other side (one after a gradual transition) is decoded and
+tracked again from its own first frame ("own").  The frames of a gradual transition belong to neither side.
+The first side kept keeps the span's name (clip_0004); the next ones add _1, _2.
 
 A span's result is then a "split" record ({"clip", "split": True, "parts": [clip metadata...], "dropped"})
 instead of one clip's metadata; ``span_clips`` and ``span_dropped`` read either.
