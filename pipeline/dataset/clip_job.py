@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pipeline.face.blendshape_names import HEAD_POSE_NAMES, MEDIAPIPE_NAMES
 from pipeline.dataset import shot_split
 from pipeline.dataset.clip_files import ClipFiles, describe_files
 from pipeline.dataset.clip_record import ClipRecord
-from pipeline.media.cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SpanFrame, SourceAudio, SpanReader
+from pipeline.media.cut import AudioFormat, BackgroundClipEncoder, ClipEncoder, EncodeSettings, SourceAudio, SpanReader
 from pipeline.face.extract import FaceTrack
 from pipeline.face.face_data import face_arrays, write_face_data
 from pipeline.audio.features import DEFAULT_FEATURES, FeatureParams, compute_features
@@ -269,12 +268,18 @@ class Segment:
             end_s, padded_s = self.end_s, self.padded_s
         else:  # a prefix (no clip file is kept): the silence the source lacks in it
             end_s = self.source_times[n]
-            source_audio = SourceAudio(job.source_path, self.start_s, end_s, AudioFormat.of(job.source_path))
-            for _ in source_audio:  # counts the silence the source lacks
-                pass
-            padded_s = source_audio.padded / source_audio.rate
+            padded_s = silence_padded_s(SourceAudio(job.source_path, self.start_s, end_s,
+                                                    AudioFormat.of(job.source_path)))
         near = [c for c in boundaries if c.end_s > self.start_s - shot_split.LEAD_IN_S and c.start_s < end_s]
         return tracked_from(self.records[:n], self.start_s, end_s, padded_s, self.sampler, near)
+
+
+def silence_padded_s(source_audio: SourceAudio) -> float:
+    """Seconds of silence the source lacks in this stretch, without a clip file to mux it into (the clip's wav
+    comes from the 16 kHz track)."""
+    for _ in source_audio:
+        pass
+    return source_audio.padded / source_audio.rate
 
 
 def tracked_from(records: list[FrameRecord], start_s: float, end_s: float, padded_s: float, sampler: VisualSampler,
@@ -323,10 +328,9 @@ def track_and_encode(job: ClipJob, files: ClipFiles) -> tuple[list[Segment], lis
         if segment.encoder is not None:
             segment.encoder.finish(source_audio)
             segment.encoder = None  # its encoder's buffers go now, not when the span is done (25 cuts: 400 MiB)
+            segment.padded_s = source_audio.padded / audio.rate
         else:
-            for _ in source_audio:  # counts the silence the source lacks (the wav comes from the 16 kHz track)
-                pass
-        segment.padded_s = source_audio.padded / audio.rate
+            segment.padded_s = silence_padded_s(source_audio)
 
     try:
         if not keep_video:

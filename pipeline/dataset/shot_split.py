@@ -17,6 +17,7 @@ instead of one clip's metadata; ``span_clips`` and ``span_dropped`` read either.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,8 +89,6 @@ def watched(frames, reader, fps_of) -> Iterator[tuple[bool, object]]:
     :class:`CutWatch` has decided whether a hard cut comes before it (frames wait only behind a candidate
     step, at most ``CutWatch.delay`` frames).  ``reader.signatures`` holds the lead-in's signatures and then
     one per span frame; ``fps_of()`` the stream's nominal rate once iteration has begun."""
-    from collections import deque
-
     held: deque = deque()
     watch: CutWatch | None = None
     base = 0

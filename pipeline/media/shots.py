@@ -195,8 +195,8 @@ class CutWatch:
             i = self._pending.pop(0)
             if i <= self._flash_until:
                 continue  # the offline pass goes on after the frame a flash came back at
-            o = max(0, i - self.half - 2)  # only the frames the test reads
-            verdict, back = cut_test(np.stack(self.sig[o:]), np.array(self.step[o:]), i - o, self.half, self.params)
+            o, e = max(0, i - self.half - 2), i + self.delay + 1  # only the frames the test reads
+            verdict, back = cut_test(np.stack(self.sig[o:e]), np.array(self.step[o:e - 1]), i - o, self.half, self.params)
             if verdict == "cut":
                 self.cuts.add(i)
             elif verdict == "flash":
